@@ -1,0 +1,49 @@
+"""landscape: gradient flows and loss landscapes of deep linear networks in adjacency form.
+
+The network ``x -> W_h ... W_1 x`` is one block-shift adjacency matrix
+``A = blk_1(W_1, ..., W_h)``; the loss is ``L(A) = 1/2 ||E - A^h||_F^2`` (Wendin & Altafini,
+arXiv 2511.10362). Public API:
+
+Core
+    :class:`LinearNetwork`, :func:`adjacency`, :func:`weights_from_adjacency`, :func:`blk`,
+    :func:`conserved_quantities`, :func:`conserved_adjacency`, :func:`balance_measure`,
+    :func:`is_balanced`, :func:`is_delta_balanced`, :func:`is_nilpotent`
+Initialisations
+    :mod:`landscape.init`
+Errors
+    :mod:`landscape.errors`
+
+``import landscape`` loads numpy and scipy only; rendering (pyvista) and sweeps (dask)
+are imported when used.
+"""
+
+from . import errors, init
+from ._version import __version__
+from .core import (
+    LinearNetwork,
+    adjacency,
+    balance_measure,
+    blk,
+    conserved_adjacency,
+    conserved_quantities,
+    is_balanced,
+    is_delta_balanced,
+    is_nilpotent,
+    weights_from_adjacency,
+)
+
+__all__ = [
+    "__version__",
+    "LinearNetwork",
+    "adjacency",
+    "weights_from_adjacency",
+    "blk",
+    "conserved_quantities",
+    "conserved_adjacency",
+    "balance_measure",
+    "is_balanced",
+    "is_delta_balanced",
+    "is_nilpotent",
+    "init",
+    "errors",
+]

@@ -1,0 +1,25 @@
+"""Shared test configuration: hypothesis profiles and seeded generators.
+
+Profiles: ``ci`` (default; 100 examples, derandomized so every run draws the same
+examples) and ``dev`` (25 examples, for quick local iterations). Choose with
+``HYPOTHESIS_PROFILE=dev``.
+"""
+
+import os
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "ci", max_examples=100, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile("dev", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture
+def rng(request):
+    """A generator seeded from the test's name, so each test has its own reproducible stream."""
+    seed = sum(ord(c) * (i + 1) for i, c in enumerate(request.node.nodeid)) % 2**32
+    return np.random.default_rng(seed)
