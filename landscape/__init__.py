@@ -10,6 +10,11 @@ Core
     :func:`is_balanced`, :func:`is_delta_balanced`, :func:`is_nilpotent`
 Initialisations
     :mod:`landscape.init`
+Dynamics
+    :func:`gradient_flow`, :func:`gradient_descent`, :func:`itinerary`,
+    :mod:`landscape.dynamics.closed_forms`
+Storage
+    :func:`save`, :func:`load`, :func:`weights_at`, :func:`network_of` (:mod:`landscape.io`)
 Errors
     :mod:`landscape.errors`
 
@@ -17,7 +22,7 @@ Errors
 are imported when used.
 """
 
-from . import errors, init
+from . import errors, init, io
 from ._version import __version__
 from .core import (
     LinearNetwork,
@@ -31,6 +36,8 @@ from .core import (
     is_nilpotent,
     weights_from_adjacency,
 )
+from .dynamics import closed_forms, gradient_descent, gradient_flow, itinerary
+from .io import load, network_of, save, weights_at
 
 __all__ = [
     "__version__",
@@ -44,6 +51,15 @@ __all__ = [
     "is_balanced",
     "is_delta_balanced",
     "is_nilpotent",
+    "gradient_flow",
+    "gradient_descent",
+    "itinerary",
+    "closed_forms",
+    "save",
+    "load",
+    "weights_at",
+    "network_of",
     "init",
+    "io",
     "errors",
 ]

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["prefix_products", "loss", "gradient", "hvp", "hessian"]
+__all__ = ["prefix_products", "loss", "gradient", "hvp", "hessian", "end_to_end_jacobian"]
 
 
 def _T(M):
@@ -33,10 +33,13 @@ def prefix_products(W):
     return F
 
 
-def loss(W, Sigma) -> float:
-    """``L = 1/2 ||Sigma - W_h ... W_1||_F^2``."""
-    R = Sigma - prefix_products(W)[-1]
-    return 0.5 * float(np.vdot(R, R))
+def _half_sq(R):
+    return 0.5 * np.einsum("...ij,...ij->...", R, R)
+
+
+def loss(W, Sigma):
+    """``L = 1/2 ||Sigma - W_h ... W_1||_F^2`` (an array over leading batch axes)."""
+    return _half_sq(Sigma - prefix_products(W)[-1])
 
 
 def _backprop(W, R):
@@ -49,17 +52,30 @@ def _backprop(W, R):
     return G
 
 
-def gradient(W, Sigma, *, return_loss: bool = False):
-    """Gradient ``[dL/dW_1, ..., dL/dW_h]`` of the loss (the flow is its negative)."""
+def _gradient_transposed(W, Sigma):
+    """``(-[dL/dW_j]^T for j = 1..h, R)``: the flow field, transposed, by plain products only.
+
+    ``G_j^T = R^T W_{j+1:h}`` obeys ``G_{j-1}^T = G_j^T W_j``, and
+    ``(dL/dW_j)^T = -F_{j-1} G_j^T``: every product is a plain one, which matters for
+    stacks of small matrices (numpy multiplies them much faster untransposed).
+    """
     F = prefix_products(W)
     R = Sigma - F[-1]
-    G = _backprop(W, R)
-    grad = [-G[1]]
-    for j in range(2, len(W) + 1):
-        g = G[j] @ _T(F[j - 1])
-        grad.append(np.negative(g, out=g))
+    GT = np.ascontiguousarray(_T(R))
+    gT = [None] * len(W)
+    for j in range(len(W), 1, -1):
+        gT[j - 1] = F[j - 1] @ GT
+        GT = GT @ W[j - 1]
+    gT[0] = GT
+    return gT, R
+
+
+def gradient(W, Sigma, *, return_loss: bool = False):
+    """Gradient ``[dL/dW_1, ..., dL/dW_h]`` of the loss (the flow is its negative)."""
+    gT, R = _gradient_transposed(W, Sigma)
+    grad = [np.negative(_T(g)) for g in gT]
     if return_loss:
-        return grad, 0.5 * float(np.vdot(R, R))
+        return grad, _half_sq(R)
     return grad
 
 
@@ -86,35 +102,55 @@ def hvp(W, Sigma, V):
     return out
 
 
+def end_to_end_jacobian(W, F=None) -> np.ndarray:
+    """Jacobian of ``vec(W_h ... W_1)`` (row-major) with respect to the flat parameters.
+
+    Block ``j`` is ``kron(B_j, F_{j-1}^T)`` with ``B_j = W_h ... W_{j+1}``; shape
+    ``(..., d_h d_0, n_params)``. ``J^T J`` is the Gauss-Newton part of the Hessian.
+    """
+    h = len(W)
+    batch = W[0].shape[:-2]
+    d = [W[0].shape[-1]] + [Wj.shape[-2] for Wj in W]
+    if F is None:
+        F = prefix_products(W)
+    B = [None] * (h + 1)
+    B[h] = np.broadcast_to(np.eye(d[h]), batch + (d[h], d[h]))
+    for j in range(h, 0, -1):
+        B[j - 1] = B[j] @ W[j - 1]
+    Finput = [np.broadcast_to(np.eye(d[0]), batch + (d[0], d[0]))] + F[1:]
+    n_out = d[h] * d[0]
+    return np.concatenate(
+        [np.einsum("...ia,...bl->...ilab", B[j], Finput[j - 1]).reshape(batch + (n_out, d[j] * d[j - 1])) for j in range(1, h + 1)],
+        axis=-1,
+    )
+
+
 def hessian(W, Sigma) -> np.ndarray:
     """Dense Hessian on the parameters ``W_1, ..., W_h`` (each flattened row-major).
 
     ``H = J^T J + S``: ``J_j = kron(B_j, F_{j-1}^T)`` is the Jacobian of the end-to-end
     matrix with respect to ``W_j`` (``B_j = W_h ... W_{j+1}``), and for ``j < k`` the
     residual block is ``S_{kj}[(b, c), (d, a)] = -K[b, a] M[c, d]`` with
-    ``K = G_k F_{j-1}^T`` and ``M = W_{j+1:k-1}``.
+    ``K = G_k F_{j-1}^T`` and ``M = W_{j+1:k-1}``. Leading batch axes of the ``W_i``
+    give a batch of Hessians, shape ``(..., n_params, n_params)``.
     """
     h = len(W)
-    d = [W[0].shape[1]] + [Wj.shape[0] for Wj in W]
+    batch = W[0].shape[:-2]
+    d = [W[0].shape[-1]] + [Wj.shape[-2] for Wj in W]
     F = prefix_products(W)
     R = Sigma - F[-1]
     G = _backprop(W, R)
-    # suffix products B_j = W_h ... W_{j+1}, B_h = I
-    B = [None] * (h + 1)
-    B[h] = np.eye(d[h])
-    for j in range(h, 0, -1):
-        B[j - 1] = B[j] @ W[j - 1]
-    Finput = [np.eye(d[0])] + F[1:]
-    J = np.concatenate([np.kron(B[j], Finput[j - 1].T) for j in range(1, h + 1)], axis=1)
-    H = J.T @ J
+    J = end_to_end_jacobian(W, F)
+    Finput = [np.broadcast_to(np.eye(d[0]), batch + (d[0], d[0]))] + F[1:]
+    H = _T(J) @ J
     starts = np.concatenate([[0], np.cumsum([d[j] * d[j - 1] for j in range(1, h + 1)])])
     for j in range(1, h + 1):
-        M = np.eye(d[j])  # W_{j+1:k-1}, grown as k increases
+        M = np.broadcast_to(np.eye(d[j]), batch + (d[j], d[j]))  # W_{j+1:k-1}, grown as k increases
         for k in range(j + 1, h + 1):
             if k > j + 1:
                 M = W[k - 2] @ M
-            K = G[k] @ Finput[j - 1].T  # (d_k, d_{j-1})
-            S = -np.einsum("ba,cd->bcda", K, M).reshape(d[k] * d[k - 1], d[j] * d[j - 1])
-            H[starts[k - 1] : starts[k], starts[j - 1] : starts[j]] += S
-            H[starts[j - 1] : starts[j], starts[k - 1] : starts[k]] += S.T
+            K = G[k] @ _T(Finput[j - 1])  # (..., d_k, d_{j-1})
+            S = -np.einsum("...ba,...cd->...bcda", K, M).reshape(batch + (d[k] * d[k - 1], d[j] * d[j - 1]))
+            H[..., starts[k - 1] : starts[k], starts[j - 1] : starts[j]] += S
+            H[..., starts[j - 1] : starts[j], starts[k - 1] : starts[k]] += _T(S)
     return H

@@ -318,7 +318,7 @@ class LinearNetwork:
 
     def loss(self, W) -> float:
         """``L = 1/2 ||Sigma - W_h ... W_1||_F^2 = 1/2 ||E - A^h||_F^2``."""
-        return _kernels.loss(self.layers(W), self._Sigma)
+        return float(_kernels.loss(self.layers(W), self._Sigma))
 
     def gradient(self, W):
         """Gradient of ``L``; the gradient flow is ``dW/dt = -gradient(W)`` (spec 1.4).
@@ -384,7 +384,7 @@ class LinearNetwork:
         grad, L = _kernels.gradient(layers, self._Sigma, return_loss=True)
         P = _kernels.prefix_products(layers)[-1]
         return {
-            "loss": L,
+            "loss": float(L),
             "gradient_norm": float(np.sqrt(sum(np.vdot(g, g) for g in grad))),
             "balance": balance_measure(layers),
             "singular_values": np.linalg.svd(P, compute_uv=False),

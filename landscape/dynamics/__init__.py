@@ -1,0 +1,16 @@
+"""Dynamics: gradient flow and gradient descent, closed forms, itineraries.
+
+==================================  =================================================
+:func:`gradient_flow`               integrate ``dW/dt = -grad L``, batched, many methods
+:func:`gradient_descent`            ``W <- W - eta grad L`` with divergence detection
+:data:`METHODS`                     the method registry's names
+:mod:`landscape.dynamics.closed_forms`  exact solutions the integrators are tested against
+:func:`itinerary`                   the saddle-to-saddle route of a trajectory
+==================================  =================================================
+"""
+
+from . import closed_forms
+from ._flow import METHODS, gradient_descent, gradient_flow
+from ._itinerary import itinerary, learnt_subsets
+
+__all__ = ["gradient_flow", "gradient_descent", "METHODS", "closed_forms", "itinerary", "learnt_subsets"]

@@ -1,0 +1,206 @@
+"""Exact and reduced solutions of the flow (spec 6.1-6.3), used to test the integrators.
+
+Scalar modes write ``p = w_1 ... w_h`` for a mode with target ``sigma``.
+
+=====================================  ==============================================
+:func:`logistic`                       balanced depth 2: ``p(t)`` in closed form
+:func:`balanced_mode_time`             balanced depth h: ``t(p)`` by quadrature
+:func:`balanced_mode`                  balanced depth h: ``p(t)`` (inverts the above)
+:func:`half_learning_time`             time for a balanced mode to reach ``sigma / 2``
+:func:`unbalanced_depth2`              depth 2 with conserved ``c = w_2^2 - w_1^2``
+:func:`zero_balanced_end_to_end`       the closed ODE of ``P`` for 0-balanced weights
+:func:`decoupled_modes`                per-mode scalar ODEs of a decoupled initialisation
+=====================================  ==============================================
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import integrate, optimize
+
+from .._validation import check_int, check_positive_float
+from ..errors import LandscapeValueError
+
+__all__ = [
+    "logistic",
+    "balanced_mode_time",
+    "balanced_mode",
+    "half_learning_time",
+    "unbalanced_depth2",
+    "zero_balanced_end_to_end",
+    "decoupled_modes",
+]
+
+
+def logistic(t, p0, sigma):
+    """Balanced depth-2 mode: ``p(t) = sigma p0 e^{2 sigma t} / (sigma + p0 (e^{2 sigma t} - 1))``.
+
+    Examples
+    --------
+    >>> float(logistic(0.0, 0.1, 3.0))
+    0.1
+    """
+    t = np.asarray(t, dtype=float)
+    e = np.exp(2 * sigma * t)
+    return sigma * p0 * e / (sigma + p0 * (e - 1))
+
+
+def _check_mode(p0, sigma, depth):
+    sigma = check_positive_float(sigma, name="sigma")
+    p0 = check_positive_float(p0, name="p0")
+    if p0 >= sigma:
+        raise LandscapeValueError(f"p0 must lie in (0, sigma) = (0, {sigma}); got {p0}.")
+    return p0, sigma, check_int(depth, name="depth", minimum=1)
+
+
+def balanced_mode_time(p, p0, sigma, depth):
+    """Time for a balanced mode (``|w_i|`` equal, ``p > 0``) to go from ``p0`` to ``p``.
+
+    ``t(p) = int_{p0}^{p} dq / (h q^{2-2/h} (sigma - q))`` (spec 6.2), computed in
+    ``u = log q`` where the integrand is smooth.
+    """
+    p0, sigma, h = _check_mode(p0, sigma, depth)
+    if not 0 < p < sigma:
+        raise LandscapeValueError(f"p must lie in (0, sigma) = (0, {sigma}); got {p}.")
+
+    def integrand(u):
+        return 1.0 / (h * np.exp(u * (1.0 - 2.0 / h)) * (sigma - np.exp(u)))
+
+    val, _ = integrate.quad(integrand, np.log(p0), np.log(p), epsabs=0.0, epsrel=1e-13, limit=200)
+    return float(val)
+
+
+def balanced_mode(t, p0, sigma, depth):
+    """``p(t)`` of a balanced mode of depth ``h`` (inverts :func:`balanced_mode_time`)."""
+    p0, sigma, h = _check_mode(p0, sigma, depth)
+    ts = np.atleast_1d(np.asarray(t, dtype=float))
+    out = np.empty_like(ts)
+    for i, ti in enumerate(ts):
+        if ti <= 0:
+            out[i] = p0
+            continue
+        hi = np.log(sigma) - 1e-15
+        if balanced_mode_time(np.exp(hi), p0, sigma, h) <= ti:
+            out[i] = sigma
+            continue
+        u = optimize.brentq(lambda u: balanced_mode_time(np.exp(u), p0, sigma, h) - ti, np.log(p0), hi, xtol=1e-15, rtol=4e-16)
+        out[i] = np.exp(u)
+    return out if np.ndim(t) else float(out[0])
+
+
+def half_learning_time(p0, sigma, depth):
+    """Time at which a balanced mode started at ``p0`` reaches ``sigma / 2``.
+
+    Examples
+    --------
+    >>> round(half_learning_time(0.1**2, 3.0, 2), 6)   # w_i(0) = 0.1, spec fact 9
+    0.950074
+    """
+    p0, sigma, h = _check_mode(p0, sigma, depth)
+    if h == 2:
+        return float(np.log((sigma - p0) / p0) / (2 * sigma))
+    return balanced_mode_time(sigma / 2, p0, sigma, h)
+
+
+def unbalanced_depth2(t, w0, sigma):
+    """Depth-2 scalar network from any ``w0 = (w_1, w_2)`` (spec 6.2).
+
+    With the conserved ``c = w_2^2 - w_1^2`` the product obeys
+    ``dp/dt = sqrt(4 p^2 + c^2) (sigma - p)``; ``t(p)`` is integrated by quadrature and
+    inverted, and ``w_1^2 = (sqrt(c^2 + 4p^2) - c) / 2``, ``w_2^2 = (sqrt(c^2 + 4p^2) + c) / 2``
+    with the sign of whichever weight cannot vanish (``w_1`` if ``c < 0``).
+
+    Returns
+    -------
+    ndarray of shape (len(t), 2)
+    """
+    sigma = check_positive_float(sigma, name="sigma")
+    w1, w2 = map(float, w0)
+    c = w2**2 - w1**2
+    if c == 0.0:
+        raise LandscapeValueError("w0 is balanced (c = 0): use balanced_mode, the origin is reachable then.")
+    p0 = w1 * w2
+    if p0 >= sigma:
+        raise LandscapeValueError(f"w0 must have w_1 w_2 < sigma = {sigma}; got {p0}.")
+
+    def t_of(p):
+        val, _ = integrate.quad(lambda q: 1.0 / (np.sqrt(4 * q * q + c * c) * (sigma - q)), p0, p,
+                                epsabs=0.0, epsrel=1e-13, limit=200)
+        return val
+
+    ts = np.atleast_1d(np.asarray(t, dtype=float))
+    ps = np.empty_like(ts)
+    top = sigma - 1e-14 * sigma
+    for i, ti in enumerate(ts):
+        if ti <= 0:
+            ps[i] = p0
+        elif t_of(top) <= ti:
+            ps[i] = sigma
+        else:
+            ps[i] = optimize.brentq(lambda p: t_of(p) - ti, p0, top, xtol=1e-15, rtol=4e-16)
+    root = np.sqrt(c * c + 4 * ps * ps)
+    if c < 0:
+        a = np.sign(w1) * np.sqrt((root - c) / 2)
+        return np.stack([a, ps / a], axis=1)
+    b = np.sign(w2) * np.sqrt((root + c) / 2)
+    return np.stack([ps / b, b], axis=1)
+
+
+def _psd_power(M, power):
+    lam, Q = np.linalg.eigh(M)
+    return (Q * np.clip(lam, 0.0, None) ** power) @ Q.T
+
+
+def zero_balanced_end_to_end(net, P0, t_eval, rtol=1e-12, atol=1e-14):
+    """Integrate the Arora-Cohen-Hazan ODE of the end-to-end matrix (spec 6.3).
+
+    ``dP/dt = sum_{j=1}^h (P P^T)^{(h-j)/h} (Sigma - P) (P^T P)^{(j-1)/h}``, valid when the
+    weights are 0-balanced (then it is exact). ``P0`` is the initial end-to-end matrix.
+
+    Returns
+    -------
+    ndarray of shape (len(t_eval), d_h, d_0)
+    """
+    h = net.depth
+    Sigma = net.Sigma
+    shape = Sigma.shape
+    P0 = np.asarray(P0, dtype=float)
+
+    def rhs(t, y):
+        P = y.reshape(shape)
+        left, right = P @ P.T, P.T @ P
+        R = Sigma - P
+        return sum(_psd_power(left, (h - j) / h) @ R @ _psd_power(right, (j - 1) / h) for j in range(1, h + 1)).ravel()
+
+    sol = integrate.solve_ivp(rhs, (t_eval[0], t_eval[-1]), P0.ravel(), t_eval=t_eval, method="DOP853", rtol=rtol, atol=atol)
+    return sol.y.T.reshape(len(t_eval), *shape)
+
+
+def decoupled_modes(t_eval, D0, sigma, rtol=1e-12, atol=1e-14):
+    """Per-mode scalar networks of a decoupled initialisation (spec 6.1).
+
+    ``d/dt d_{i,k} = (prod_{j != i} d_{j,k}) (sigma_k - prod_j d_{j,k})`` for each mode k.
+
+    Parameters
+    ----------
+    t_eval : array_like of shape (T,)
+    D0 : array_like of shape (h, k)
+        Initial diagonal entries, layer by layer.
+    sigma : array_like of shape (k,)
+
+    Returns
+    -------
+    ndarray of shape (T, h, k)
+    """
+    D0 = np.asarray(D0, dtype=float)
+    sigma = np.asarray(sigma, dtype=float)
+    h, k = D0.shape
+
+    def rhs(t, y):
+        D = y.reshape(h, k)
+        p = np.prod(D, axis=0)
+        others = np.stack([np.prod(np.delete(D, i, axis=0), axis=0) for i in range(h)])
+        return (others * (sigma - p)).ravel()
+
+    sol = integrate.solve_ivp(rhs, (t_eval[0], t_eval[-1]), D0.ravel(), t_eval=t_eval, method="DOP853", rtol=rtol, atol=atol)
+    return sol.y.T.reshape(len(t_eval), h, k)

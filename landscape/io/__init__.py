@@ -1,0 +1,14 @@
+"""Storage: the dataset schema and atomic netCDF read-write.
+
+==============================  ===============================================
+:func:`save`, :func:`load`      netCDF (h5netcdf), atomic write, checked read
+:func:`weights_at`              the layer list stored at one entry of a dataset
+:func:`network_of`              the network a dataset was computed for
+:data:`FORMAT_VERSION`          the format version written and accepted
+==============================  ===============================================
+"""
+
+from ._netcdf import LandscapeFileError, check_dataset, load, network_of, save, weights_at
+from ._schema import FORMAT_VERSION
+
+__all__ = ["save", "load", "weights_at", "network_of", "check_dataset", "LandscapeFileError", "FORMAT_VERSION"]
