@@ -160,6 +160,11 @@ def gradient_flow(net, W0, t_end, *, method="auto", rtol=1e-8, atol=1e-10, times
 def _diagnostics(net, theta):
     """loss, gradient norm, conserved quantities and singular values for rows of ``theta``."""
     problem = FlowProblem(net)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _diagnostics_unchecked(problem, net, theta)
+
+
+def _diagnostics_unchecked(problem, net, theta):
     F, L = problem.field(theta)
     W = problem.layers(theta)
     C = [np.swapaxes(W[i + 1], -1, -2) @ W[i + 1] - W[i] @ np.swapaxes(W[i], -1, -2) for i in range(net.depth - 1)]

@@ -56,17 +56,26 @@ def _check_mode(p0, sigma, depth):
 def balanced_mode_time(p, p0, sigma, depth):
     """Time for a balanced mode (``|w_i|`` equal, ``p > 0``) to go from ``p0`` to ``p``.
 
-    ``t(p) = int_{p0}^{p} dq / (h q^{2-2/h} (sigma - q))`` (spec 6.2), computed in
-    ``u = log q`` where the integrand is smooth.
+    ``t(p) = int_{p0}^{p} dq / (h q^{2-2/h} (sigma - q))`` (spec 6.2). With the logistic
+    variable ``s = log(q / (sigma - q))`` the integrand becomes ``q^{2/h - 1} / (h sigma)``,
+    smooth at both ends (for h = 2 it is constant: the logistic solution).
     """
     p0, sigma, h = _check_mode(p0, sigma, depth)
     if not 0 < p < sigma:
         raise LandscapeValueError(f"p must lie in (0, sigma) = (0, {sigma}); got {p}.")
+    return _balanced_time_s(_logit(p, sigma), _logit(p0, sigma), sigma, h)
 
-    def integrand(u):
-        return 1.0 / (h * np.exp(u * (1.0 - 2.0 / h)) * (sigma - np.exp(u)))
 
-    val, _ = integrate.quad(integrand, np.log(p0), np.log(p), epsabs=0.0, epsrel=1e-13, limit=200)
+def _logit(p, sigma):
+    return float(np.log(p / (sigma - p)))
+
+
+def _balanced_time_s(s, s0, sigma, h):
+    def integrand(x):
+        q = sigma / (1.0 + np.exp(-x))
+        return q ** (2.0 / h - 1.0) / (h * sigma)
+
+    val, _ = integrate.quad(integrand, s0, s, epsabs=0.0, epsrel=1e-13, limit=200)
     return float(val)
 
 
@@ -75,16 +84,17 @@ def balanced_mode(t, p0, sigma, depth):
     p0, sigma, h = _check_mode(p0, sigma, depth)
     ts = np.atleast_1d(np.asarray(t, dtype=float))
     out = np.empty_like(ts)
+    s0 = _logit(p0, sigma)
     for i, ti in enumerate(ts):
         if ti <= 0:
             out[i] = p0
             continue
-        hi = np.log(sigma) - 1e-15
-        if balanced_mode_time(np.exp(hi), p0, sigma, h) <= ti:
-            out[i] = sigma
-            continue
-        u = optimize.brentq(lambda u: balanced_mode_time(np.exp(u), p0, sigma, h) - ti, np.log(p0), hi, xtol=1e-15, rtol=4e-16)
-        out[i] = np.exp(u)
+        # the integrand is at least sigma^{2/h-1} / (h sigma) times min(1, (q/sigma)^{2/h-1}): bracket and solve
+        hi = s0 + 1.0
+        while _balanced_time_s(hi, s0, sigma, h) < ti:
+            hi = s0 + 2.0 * (hi - s0)
+        s = optimize.brentq(lambda x: _balanced_time_s(x, s0, sigma, h) - ti, s0, hi, xtol=1e-14)
+        out[i] = sigma / (1.0 + np.exp(-s))
     return out if np.ndim(t) else float(out[0])
 
 
@@ -123,21 +133,24 @@ def unbalanced_depth2(t, w0, sigma):
     if p0 >= sigma:
         raise LandscapeValueError(f"w0 must have w_1 w_2 < sigma = {sigma}; got {p0}.")
 
-    def t_of(p):
-        val, _ = integrate.quad(lambda q: 1.0 / (np.sqrt(4 * q * q + c * c) * (sigma - q)), p0, p,
-                                epsabs=0.0, epsrel=1e-13, limit=200)
+    # v = -log(sigma - q) turns dq / (sqrt(4q^2 + c^2)(sigma - q)) into dv / sqrt(4q^2 + c^2)
+    def t_of(v):
+        q = lambda x: sigma - np.exp(-x)  # noqa: E731
+        val, _ = integrate.quad(lambda x: 1.0 / np.sqrt(4 * q(x) ** 2 + c * c), v0, v, epsabs=0.0, epsrel=1e-13, limit=200)
         return val
 
+    v0 = -np.log(sigma - p0)
     ts = np.atleast_1d(np.asarray(t, dtype=float))
     ps = np.empty_like(ts)
-    top = sigma - 1e-14 * sigma
     for i, ti in enumerate(ts):
         if ti <= 0:
             ps[i] = p0
-        elif t_of(top) <= ti:
-            ps[i] = sigma
-        else:
-            ps[i] = optimize.brentq(lambda p: t_of(p) - ti, p0, top, xtol=1e-15, rtol=4e-16)
+            continue
+        hi = v0 + 1.0
+        while t_of(hi) < ti:
+            hi = v0 + 2.0 * (hi - v0)
+        v = optimize.brentq(lambda x: t_of(x) - ti, v0, hi, xtol=1e-14)
+        ps[i] = sigma - np.exp(-v)
     root = np.sqrt(c * c + 4 * ps * ps)
     if c < 0:
         a = np.sign(w1) * np.sqrt((root - c) / 2)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import LandscapeValueError
-from ._schema import FORMAT_VERSION, KINDS
+from ._schema import ARRAY_ATTRS, FORMAT_VERSION, KINDS
 
 __all__ = ["save", "load", "weights_at", "network_of", "check_dataset", "LandscapeFileError"]
 
@@ -99,7 +99,11 @@ def load(path):
             ds = ds.load()
     except (OSError, ValueError) as exc:
         raise LandscapeFileError(f"{str(path)!r} is not a netCDF/HDF5 file that landscape can read ({exc}).") from exc
-    return check_dataset(ds, name=repr(str(path)))
+    check_dataset(ds, name=repr(str(path)))
+    for key in ARRAY_ATTRS:  # netCDF stores a length-1 attribute as a scalar
+        if key in ds.attrs:
+            ds.attrs[key] = np.atleast_1d(ds.attrs[key])
+    return ds
 
 
 def network_of(ds):

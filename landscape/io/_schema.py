@@ -15,6 +15,9 @@ __all__ = ["FORMAT_VERSION", "KINDS", "VARIABLES", "param_coords", "network_attr
 
 FORMAT_VERSION = "1.0"
 
+#: attributes that are always 1-D arrays (netCDF returns length-1 ones as scalars)
+ARRAY_ATTRS = ("widths", "sigma")
+
 #: dataset kinds and the variables each must have
 KINDS = {
     "trajectory": ("theta", "loss"),
