@@ -14,12 +14,15 @@ Methods
     first integral, so the ``C_i`` are kept to round-off. Error by step doubling.
 ``rosw``
     ROS34PW2 (Rang & Angermann 2005), an L-stable Rosenbrock-W method of order 3 (W:
-    the order holds for any Jacobian approximation). The Jacobian used is the
-    Gauss-Newton part ``-J_P^T J_P`` of ``-H``, exact at global minima where the flow is
-    stiff; its linear systems are solved on the ``d_h d_0``-dimensional side by the
-    Woodbury identity, so a step costs four gradients and one small eigendecomposition.
+    the order holds for any Jacobian approximation). The Jacobian is the exact Hessian
+    (eigendecomposed once, so every step size reuses it) up to 600 parameters, above
+    that its Gauss-Newton part ``J_P^T J_P`` (exact at global minima, where the flow is
+    stiff) with linear systems solved on the ``d_h d_0`` side by the Woodbury identity.
 ``dopri5``
     Explicit Dormand-Prince 5(4), the coefficients of ``scipy.integrate.RK45``.
+
+The compiled ``dopri5-jit`` (same method, one trajectory per thread) lives in
+:mod:`landscape.dynamics._jit`.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ import time
 import numpy as np
 
 __all__ = ["integrate", "BATCHED_METHODS", "Status"]
+
+PI_BETA = 0.04
 
 
 class Status:
@@ -63,11 +68,7 @@ class _Method:
 
 
 class DormandPrince(_Method):
-    """Explicit Dormand-Prince 5(4) with first-same-as-last; stages kept in one array.
-
-    Also estimates the stiffness ``dt * rho`` (Hairer's test: ``rho`` from the last two
-    stages, both at ``t + dt``), which :class:`StiffSwitching` uses.
-    """
+    """Explicit Dormand-Prince 5(4) with first-same-as-last; stages kept in one array."""
 
     name = "dopri5"
     order = 4
@@ -77,7 +78,6 @@ class DormandPrince(_Method):
         from scipy.integrate import RK45
 
         self.A, self.Bw, self.E = np.asarray(RK45.A), np.asarray(RK45.B), np.asarray(RK45.E)
-        self.stiffness = None
 
     def attempt(self, Y, cache, dt):
         B, n = Y.shape
@@ -85,7 +85,6 @@ class DormandPrince(_Method):
         K[0] = cache["F"].reshape(-1)
         K3 = K.reshape(7, B, n)
         dtc = dt[:, None]
-        Ys = None
         for s in range(1, 6):
             Ys = (self.A[s, :s] @ K[:s]).reshape(B, n)
             Ys *= dtc
@@ -97,10 +96,6 @@ class DormandPrince(_Method):
         Fnew, Lnew = self.problem.field(Ynew, out=K3[6])
         err = (self.E @ K).reshape(B, n)
         err *= dtc
-        num = np.sum((K3[6] - K3[5]) ** 2, axis=1)
-        den = np.sum((Ynew - Ys) ** 2, axis=1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            self.stiffness = np.where(den > 0, dt * np.sqrt(num / np.where(den > 0, den, 1.0)), 0.0)
         return Ynew, rms_error(err, Y, Ynew, self.rtol, self.atol), {"F": Fnew.copy(), "L": Lnew}
 
 
@@ -113,7 +108,7 @@ class RosenbrockW(_Method):
 
     name = "rosw"
     order = 2
-    jacobian_age = 8
+    jacobian_age = 30
     gamma = 4.3586652150845900e-01
     A = np.array([[0, 0, 0, 0], [8.7173304301691801e-01, 0, 0, 0],
                   [8.4457060015369423e-01, -1.1299064236397981e-01, 0, 0], [0, 0, 1, 0]], dtype=float)
@@ -200,64 +195,6 @@ class RosenbrockW(_Method):
             _put(cache, stale, self.factor(Y[stale]))
 
 
-class StiffSwitching(_Method):
-    """Dormand-Prince until a trajectory is stiff, then ROS34PW2 (per trajectory).
-
-    Like LSODA's switch from Adams to BDF: a trajectory moves to the Rosenbrock-W method
-    Dormand-Prince has attempted ``switch_after`` steps whose stability measure
-    ``dt * rho`` exceeds 3.0 (the real stability boundary of DOPRI5 is 3.3) without six
-    calm accepted steps in a row between them (Hairer's counter in DOPRI5). Stiffness
-    near the minima of a gradient flow persists, so there is no switch back.
-    """
-
-    name = "dopri5-rosw"
-    switch_after = 10
-
-    def __init__(self, problem, rtol, atol):
-        super().__init__(problem, rtol, atol)
-        self.explicit = DormandPrince(problem, rtol, atol)
-        self.implicit = RosenbrockW(problem, rtol, atol)
-
-    def initial_cache(self, Y):
-        cache = self.explicit.initial_cache(Y)
-        B = Y.shape[0]
-        template = self.implicit.factor(Y[:1])  # shapes of the implicit factor
-        cache.update({k: np.zeros((B,) + v.shape[1:], dtype=v.dtype) for k, v in template.items()})
-        cache.update({"stiff": np.zeros(B, dtype=int), "calm": np.zeros(B, dtype=int),
-                      "order": np.full(B, float(self.explicit.order))})
-        return cache
-
-    def attempt(self, Y, cache, dt):
-        B = Y.shape[0]
-        Ynew = np.empty_like(Y)
-        errn = np.empty(B)
-        new = {k: v.copy() for k, v in cache.items()}
-        stiff = cache["stiff"] >= self.switch_after
-        for method, sel in ((self.explicit, ~stiff), (self.implicit, stiff)):
-            idx = np.flatnonzero(sel)
-            if idx.size == 0:
-                continue
-            y, e, c = method.attempt(Y[idx], _take(cache, idx), dt[idx])
-            Ynew[idx], errn[idx] = y, e
-            _put(new, idx, c)
-            if method is self.explicit:  # Hairer's stiffness counter
-                hot = method.stiffness > 3.0
-                calm_run = np.where(hot | (e > 1.0), 0, cache["calm"][idx] + 1)
-                count = cache["stiff"][idx] + hot
-                new["stiff"][idx] = np.where(calm_run >= 6, 0, count)
-                new["calm"][idx] = calm_run
-        switched = (new["stiff"] >= self.switch_after) & ~stiff
-        new["order"] = np.where(stiff | switched, float(self.implicit.order), float(self.explicit.order))
-        self._switched = switched
-        return Ynew, errn, new
-
-    def after(self, Y, cache, accepted):
-        stiff = cache["stiff"] >= self.switch_after
-        need = np.flatnonzero(stiff & (~accepted | (cache["age"] >= self.implicit.jacobian_age) | self._switched))
-        if need.size:
-            _put(cache, need, self.implicit.factor(Y[need]))
-
-
 class GaussLegendre(_Method):
     """2-stage Gauss-Legendre collocation; simplified Newton on the exact Hessian."""
 
@@ -320,7 +257,7 @@ class GaussLegendre(_Method):
         return y_two, errn, {"F": Fnew, "L": Lnew, "H": self.problem.hessian(y_two)}
 
 
-BATCHED_METHODS = {m.name: m for m in (GaussLegendre, RosenbrockW, DormandPrince, StiffSwitching)}
+BATCHED_METHODS = {m.name: m for m in (GaussLegendre, RosenbrockW, DormandPrince)}
 
 
 # ---------------------------------------------------------------------------- driver
@@ -384,6 +321,7 @@ def integrate(problem, method, Y0, t_eval, *, rtol, atol, first_step=None, max_s
            else np.full(B, float(first_step)))
     dtw = np.minimum(dtw, max_step)
     sw = np.where(kw >= T, Status.SUCCESS, Status.RUNNING)
+    err_prev = np.full(B, 1e-4)
 
     def events(L, F, t_old, L_old, t_new):
         """Status and event time of each entry (``RUNNING`` where no event fired)."""
@@ -417,6 +355,7 @@ def integrate(problem, method, Y0, t_eval, *, rtol, atol, first_step=None, max_s
                 status[g], Y_final[g], t_final[g] = sw[done], Yw[done], tw[done]
                 keep = ~done
                 ids, Yw, tw, kw, dtw, sw = ids[keep], Yw[keep], tw[keep], kw[keep], dtw[keep], sw[keep]
+                err_prev = err_prev[keep]
                 cw = _take(cw, keep)
             if ids.size == 0:
                 break
@@ -431,9 +370,14 @@ def integrate(problem, method, Y0, t_eval, *, rtol, atol, first_step=None, max_s
             finite = np.all(np.isfinite(Ynew), axis=1) & np.isfinite(errn)
             acc = finite & (errn <= 1.0)
             order = c_new.get("order", solver.order)
+            # PI step-size control (Gustafsson; beta = 0.04 as in Hairer's DOPRI5): damps the
+            # accept/reject cycles of an explicit method at its stability boundary
+            e = np.where(finite & (errn > 1e-10), errn, 1e-10)
+            alpha = 1.0 / (order + 1.0) - 0.75 * PI_BETA
             with np.errstate(divide="ignore", over="ignore"):
-                fac = 0.9 * np.power(np.where(finite & (errn > 0), errn, 1e-10), -1.0 / (order + 1.0))
+                fac = 0.9 * e ** (-alpha) * err_prev ** PI_BETA
             fac = np.where(acc, np.clip(fac, 0.2, 5.0), np.clip(np.where(finite, fac, 0.25), 0.1, 0.5))
+            err_prev = np.where(acc, np.maximum(e, 1e-4), err_prev)
             new_dt = dti * fac
             # a step shortened to land on an output time must not shrink the next one
             new_dt = np.where(acc & lands, np.maximum(new_dt, np.minimum(dtw, dti * 5.0)), new_dt)

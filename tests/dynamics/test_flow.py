@@ -46,19 +46,29 @@ def test_save_then_load_is_identical(tmp_path_factory, pair, method):
         np.testing.assert_array_equal(a, b)
 
 
-def test_batched_run_equals_single_runs():
+@pytest.mark.parametrize("method", ["dopri5", "dopri5-jit", "rosw", "gauss"])
+def test_batched_run_equals_single_runs(method):
     net = ls.LinearNetwork([3, 2, 3], [2.0, 1.0])
     Ws = [ls.init.gaussian(net, 0.5, rng=s) for s in range(3)]
     batch = [np.stack(layer) for layer in zip(*Ws)]
-    ds = ls.gradient_flow(net, batch, 3.0, method="dopri5", n_points=7)
+    ds = ls.gradient_flow(net, batch, 3.0, method=method, n_points=7)
     assert ds.theta.shape == (3, 7, net.n_params)
     for b, W in enumerate(Ws):
-        single = ls.gradient_flow(net, W, 3.0, method="dopri5", n_points=7)
+        single = ls.gradient_flow(net, W, 3.0, method=method, n_points=7)
         # per-trajectory step control: the batched trajectory is the single one
-        np.testing.assert_allclose(ds.theta.values[b], single.theta.values, rtol=0, atol=1e-13)
+        np.testing.assert_allclose(ds.theta.values[b], single.theta.values, rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("method", ["dopri5", "dopri5-rosw", "rosw", "LSODA"])
+def test_compiled_and_numpy_dormand_prince_agree():
+    net = ls.LinearNetwork([3, 4, 2, 3], [3.0, 2.0, 1.0])
+    batch = [np.stack(layer) for layer in zip(*[ls.init.gaussian(net, 0.7, rng=s) for s in range(5)])]
+    a = ls.gradient_flow(net, batch, 5.0, method="dopri5", n_points=11, rtol=1e-10, atol=1e-12)
+    b = ls.gradient_flow(net, batch, 5.0, method="dopri5-jit", n_points=11, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(a.theta.values, b.theta.values, atol=1e-8)
+    np.testing.assert_array_equal(a.n_steps.values, b.n_steps.values)
+
+
+@pytest.mark.parametrize("method", ["dopri5", "dopri5-jit", "rosw", "LSODA"])
 def test_loss_event_stops_each_trajectory(method):
     net = ls.LinearNetwork([2, 2, 2], [2.0, 1.0])
     batch = [np.stack(layer) for layer in zip(*[ls.init.gaussian(net, 0.6, rng=s) for s in range(4)])]
@@ -142,7 +152,7 @@ def test_bad_tolerances(net, W, name, value):
 
 
 def test_unknown_method_lists_the_known_ones(net, W):
-    with pytest.raises(ValueError, match=r"method must be one of \['gauss', 'rosw', 'dopri5', 'dopri5-rosw', 'RK45'.*; got 'euler'"):
+    with pytest.raises(ValueError, match=r"method must be one of \['gauss', 'rosw', 'dopri5', 'dopri5-jit', 'RK45'.*; got 'euler'"):
         ls.gradient_flow(net, W, 1.0, method="euler")
 
 
