@@ -13,6 +13,10 @@ Initialisations
 Dynamics
     :func:`gradient_flow`, :func:`gradient_descent`, :func:`itinerary`,
     :mod:`landscape.dynamics.closed_forms`
+Critical points
+    :func:`critical_points`, :func:`critical_values`, :func:`count_critical_values`,
+    :func:`representative`, :func:`quotient`, :func:`gauge`, :func:`fiber`,
+    :func:`fiber_dimension` (:mod:`landscape.critical`)
 Storage
     :func:`save`, :func:`load`, :func:`weights_at`, :func:`network_of` (:mod:`landscape.io`)
 Errors
@@ -36,6 +40,16 @@ from .core import (
     is_nilpotent,
     weights_from_adjacency,
 )
+from .critical import (
+    count_critical_values,
+    critical_points,
+    critical_values,
+    fiber,
+    fiber_dimension,
+    gauge,
+    quotient,
+    representative,
+)
 from .dynamics import closed_forms, gradient_descent, gradient_flow, itinerary
 from .io import load, network_of, save, weights_at
 
@@ -51,6 +65,14 @@ __all__ = [
     "is_balanced",
     "is_delta_balanced",
     "is_nilpotent",
+    "critical_points",
+    "critical_values",
+    "count_critical_values",
+    "representative",
+    "quotient",
+    "gauge",
+    "fiber",
+    "fiber_dimension",
     "gradient_flow",
     "gradient_descent",
     "itinerary",

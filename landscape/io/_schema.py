@@ -23,6 +23,9 @@ KINDS = {
     "trajectory": ("theta", "loss"),
     "critical_points": ("theta", "loss"),
     "itinerary": ("subset",),
+    "critical_values": ("loss",),
+    "fiber": ("theta", "loss"),
+    "fiber_dimension": ("orbit_dimension", "hessian_nullity"),
     "stability": (),
     "sweep": (),
 }
@@ -49,6 +52,15 @@ VARIABLES = {
     "plateau_loss": ("1", "critical value L_S of the subset visited"),
     "min_distance": ("1", "min ||P - Sigma_S||_F / ||Sigma||_F during the visit"),
     "t_half": ("1", "half-learning time: P_kk first reaches sigma_k / 2"),
+    "subset": ("1", "learnt subset S of modes (1-based)"),
+    "learnt": ("1", "mode k is in S"),
+    "value_id": ("1", "entries with equal critical values share an id"),
+    "is_global_minimum": ("1", "S gives the global minimum"),
+    "size": ("1", "|S|"),
+    "n_subsets": ("1", "number of subsets S with this critical value"),
+    "subsets": ("1", "subsets with this critical value, ';'-separated"),
+    "stratum": ("1", "fiber stratum the sample comes from"),
+    "critical": ("1", "sample passed the criticality and value check"),
 }
 
 
