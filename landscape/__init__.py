@@ -17,6 +17,9 @@ Critical points
     :func:`critical_points`, :func:`critical_values`, :func:`count_critical_values`,
     :func:`representative`, :func:`quotient`, :func:`gauge`, :func:`fiber`,
     :func:`fiber_dimension` (:mod:`landscape.critical`)
+Stability
+    :func:`hessian_inertia`, :func:`classify`, :func:`submanifolds`, arcs in
+    :mod:`landscape.stability`
 Storage
     :func:`save`, :func:`load`, :func:`weights_at`, :func:`network_of` (:mod:`landscape.io`)
 Errors
@@ -51,6 +54,7 @@ from .critical import (
     representative,
 )
 from .dynamics import closed_forms, gradient_descent, gradient_flow, itinerary
+from .stability import classify, hessian_inertia, submanifolds
 from .io import load, network_of, save, weights_at
 
 __all__ = [
@@ -73,6 +77,9 @@ __all__ = [
     "gauge",
     "fiber",
     "fiber_dimension",
+    "hessian_inertia",
+    "classify",
+    "submanifolds",
     "gradient_flow",
     "gradient_descent",
     "itinerary",

@@ -26,6 +26,9 @@ KINDS = {
     "critical_values": ("loss",),
     "fiber": ("theta", "loss"),
     "fiber_dimension": ("orbit_dimension", "hessian_nullity"),
+    "inertia": ("n_negative", "n_zero", "n_positive"),
+    "classification": ("kind",),
+    "submanifolds": ("theta", "branch_kind"),
     "stability": (),
     "sweep": (),
 }

@@ -1,0 +1,33 @@
+"""Stability of critical points: inertia, classification, arcs, stable and unstable sets.
+
+====================================  ================================================
+:func:`hessian_inertia`               negative / zero / positive counts at any size
+:func:`structured_spectrum`           exact spectrum at mode-aligned points (blocks)
+:func:`classify`                      global minimum, strict or non-strict saddle
+:func:`rank_criterion`                the rank-pair criterion of spec 3.4
+:func:`arc_polynomial`                exact ``L(A + alpha V) - L(A)`` coefficients
+:func:`classify_direction`            stable / unstable / neutral, with the order
+:func:`insertion_arc`, :func:`removal_arc`, :func:`exchange_arc`, :func:`gauge_arc`
+:func:`submanifolds`                  directions and flow-grown samples of W^s, W^u
+====================================  ================================================
+"""
+
+from ._arcs import (
+    arc_polynomial,
+    classify_direction,
+    exchange_arc,
+    free_chain,
+    gauge_arc,
+    insertion_arc,
+    insertion_direction,
+    leading_term,
+    removal_arc,
+)
+from ._classify import NotCriticalError, classify, rank_criterion
+from ._inertia import DENSE_LIMIT, aligned_form, hessian_inertia, is_mode_aligned, structured_spectrum
+from ._manifolds import submanifolds
+
+__all__ = ["hessian_inertia", "structured_spectrum", "aligned_form", "is_mode_aligned", "DENSE_LIMIT", "classify",
+           "rank_criterion", "NotCriticalError", "arc_polynomial", "leading_term", "classify_direction",
+           "insertion_direction", "free_chain", "insertion_arc", "removal_arc", "exchange_arc", "gauge_arc",
+           "submanifolds"]
