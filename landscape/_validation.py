@@ -51,10 +51,10 @@ def check_positive_float(value, *, name: str, allow_zero: bool = False, upper: f
         raise LandscapeTypeError(f"{name} must be a real number; got {describe(value)}.")
     value = float(value)
     bound = ">= 0" if allow_zero else "> 0"
-    if not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+    if upper is not None:
+        bound += f" and < {upper}"
+    if not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero) or (upper is not None and value >= upper):
         raise LandscapeValueError(f"{name} must be a finite number {bound}; got {value!r}.")
-    if upper is not None and value >= upper:
-        raise LandscapeValueError(f"{name} must be {bound} and < {upper}; got {value!r}.")
     return value
 
 

@@ -15,6 +15,7 @@
 from ._arcs import (
     arc_polynomial,
     classify_direction,
+    escape_directions,
     exchange_arc,
     free_chain,
     gauge_arc,
@@ -29,5 +30,5 @@ from ._manifolds import submanifolds
 
 __all__ = ["hessian_inertia", "structured_spectrum", "aligned_form", "is_mode_aligned", "DENSE_LIMIT", "classify",
            "rank_criterion", "NotCriticalError", "arc_polynomial", "leading_term", "classify_direction",
-           "insertion_direction", "free_chain", "insertion_arc", "removal_arc", "exchange_arc", "gauge_arc",
+           "insertion_direction", "free_chain", "escape_directions", "insertion_arc", "removal_arc", "exchange_arc", "gauge_arc",
            "submanifolds"]

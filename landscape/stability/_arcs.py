@@ -26,6 +26,7 @@ __all__ = [
     "exchange_arc",
     "gauge_arc",
     "free_chain",
+    "escape_directions",
 ]
 
 
@@ -162,6 +163,64 @@ def insertion_direction(net, W, k, chain=None):
     if net.depth == 1:
         return [np.outer(e, f)]
     return [np.outer(z[0], f)] + [np.outer(z[i], z[i - 1]) for i in range(1, len(z))] + [np.outer(e, z[-1])]
+
+
+def escape_directions(net, W, tol=1e-10):
+    """Candidate escape arcs at a critical point, by increasing order (generalised insertion arcs).
+
+    For layers ``a < b`` let ``M = G_b F_{a-1}^T`` (``G_b = W_{b+1:h}^T R``, ``F_{a-1} = W_{1:a-1}``:
+    the residual seen between node layers ``a-1`` and ``b``). With free unit vectors
+    ``z_a, ..., z_{b-1}`` (in ``ker(W_{i+1}) ∩ ker(W_i^T)``, so the new path touches the network
+    only at its ends) and the top singular pair ``(u, v)`` of M, the direction
+    ``E_a = z_a v^T, E_i = z_i z_{i-1}^T, E_b = u z_{b-1}^T`` adds exactly one word to ``A^h``:
+    ``L(A + alpha V) - L(A) = -s alpha^m + O(alpha^{2m})`` with ``s = sigma_1(M) > 0`` and
+    ``m = b - a + 1``. For ``a = 1, b = h`` it is the insertion arc of spec 5.1; shorter
+    arcs reuse existing partial paths (e.g. scalar ``(2, 0, 0, 0)``, depth 4).
+
+    Yields
+    ------
+    (int, int, list of ndarray)
+        ``(a, b, V)`` with V the layer list of the direction (zero outside layers a..b).
+    """
+    layers = net.layers(W)
+    h = net.depth
+    F = [np.eye(net.widths[0])] + list(_prefix(layers))
+    R = net.Sigma - F[h]
+    G = [None] * (h + 1)
+    G[h] = R
+    for j in range(h, 1, -1):
+        G[j - 1] = layers[j - 1].T @ G[j]
+    rng = np.random.default_rng(0)
+    candidates = []
+    for a in range(1, h):
+        for b in range(a + 1, h + 1):
+            M = G[b] @ F[a - 1].T
+            u_, s_, vt = np.linalg.svd(M)
+            if s_.size == 0 or s_[0] <= tol * max(1.0, float(np.abs(R).max())):
+                continue
+            z = []
+            for i in range(a, b):
+                v = _null_vector(np.vstack([layers[i], layers[i - 1].T]), rng, tol)
+                if v is None:
+                    break
+                z.append(v)
+            else:
+                V = [np.zeros(sh) for sh in net.shapes]
+                V[a - 1] = np.outer(z[0], vt[0])
+                for i in range(a + 1, b):
+                    V[i - 1] = np.outer(z[i - a], z[i - a - 1])
+                V[b - 1] = np.outer(u_[:, 0], z[-1])
+                candidates.append((b - a + 1, a, b, V))
+    for _, a, b, V in sorted(candidates, key=lambda c: (c[0], c[1])):
+        yield a, b, V
+
+
+def _prefix(layers):
+    F = layers[0]
+    yield F
+    for w in layers[1:]:
+        F = w @ F
+        yield F
 
 
 def insertion_arc(net, S, k, alphas):

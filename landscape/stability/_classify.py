@@ -8,7 +8,7 @@ from .._validation import check_positive_float
 from ..core import _kernels
 from ..critical._fiber import quotient
 from ..errors import LandscapeValueError
-from ._arcs import classify_direction, insertion_direction
+from ._arcs import classify_direction, escape_directions
 from ._inertia import hessian_inertia
 
 __all__ = ["classify", "rank_criterion", "NotCriticalError", "require_critical"]
@@ -94,6 +94,64 @@ def rank_criterion(net, W, S=None):
     return "non_strict_saddle"
 
 
+def _escape_certificate(net, layers, inertia, hessian_tol, rng=0, tries=12, sweeps=80, restarts=3):
+    """An arc along which the loss decreases beyond second order, or None.
+
+    1. the structured arcs of :func:`escape_directions` (insertion arcs, possibly reusing
+       partial paths); 2. random directions in the Hessian null space (a nonzero cubic
+    term decreases the loss on one side); 3. the quartic term minimised over unit null
+    directions by great-circle searches. Each candidate is judged by the exact arc
+    polynomial.
+    """
+    for _a, _b, V in escape_directions(net, layers):
+        res = classify_direction(net, layers, V)
+        if res["order"] >= 3 and "unstable" in (res["positive"], res["negative"]):
+            return "insertion_arc", res["order"], res["coefficient"], net.flatten(V)
+    if "vectors" not in inertia:
+        return None
+    ev = inertia["eigenvalues"].values
+    band = hessian_tol * max(1.0, float(np.abs(ev).max()))
+    N = inertia["vectors"].values[:, np.abs(ev) <= band]
+    if N.shape[1] == 0:
+        return None
+    rng = np.random.default_rng(rng)
+
+    def judge(y):
+        v = N @ y
+        v /= np.linalg.norm(v)
+        return classify_direction(net, layers, net.unflatten(v)), v
+
+    for _ in range(tries):
+        res, v = judge(rng.standard_normal(N.shape[1]))
+        if res["order"] >= 3 and "unstable" in (res["positive"], res["negative"]):
+            return "null_space_arc", res["order"], res["coefficient"], v
+    # quartic term: great-circle line searches from a random start
+    from ._arcs import arc_polynomial
+
+    def c4(y):
+        v = N @ (y / np.linalg.norm(y))
+        return arc_polynomial(net, layers, net.unflatten(v))[4]
+
+    thetas = np.linspace(-np.pi / 2, np.pi / 2, 13)[1:-1]
+    for _restart in range(restarts):
+        y = rng.standard_normal(N.shape[1])
+        y /= np.linalg.norm(y)
+        best = c4(y)
+        for _ in range(sweeps):
+            r = rng.standard_normal(N.shape[1])
+            r -= (r @ y) * y
+            r /= np.linalg.norm(r)
+            vals = [c4(np.cos(t) * y + np.sin(t) * r) for t in thetas]
+            i = int(np.argmin(vals))
+            if vals[i] < best:
+                best, y = vals[i], np.cos(thetas[i]) * y + np.sin(thetas[i]) * r
+            if best < 0:
+                res, v = judge(y)
+                if "unstable" in (res["positive"], res["negative"]):
+                    return "null_space_arc", res["order"], res["coefficient"], v
+    return None
+
+
 def classify(net, W, *, tol=1e-8, hessian_tol=1e-8):
     """Classify a point: ``global_minimum``, ``strict_saddle``, ``non_strict_saddle`` or ``not_critical``.
 
@@ -101,8 +159,9 @@ def classify(net, W, *, tol=1e-8, hessian_tol=1e-8):
     ``-hessian_tol * max(1, max |lambda|)``; the certificate is its eigenvector, order 2).
     A positive semidefinite Hessian at a point above the global minimum value is a
     non-strict saddle (spec 3.3: there are no spurious minima); the certificate is an
-    insertion arc (spec 5.1) through hidden directions the network leaves free, with the
-    exact order and sign of the first nonzero term of ``L(A* + alpha V) - L(A*)``. The rank
+    insertion arc (spec 5.1, generalised to arcs that reuse existing partial paths, see
+    :func:`~landscape.stability.escape_directions`) with the exact order and sign of the
+    first nonzero term of ``L(A* + alpha V) - L(A*)``. The rank
     criterion of spec 3.4 is evaluated too and reported beside (``criteria_agree``).
 
     Returns
@@ -111,7 +170,8 @@ def classify(net, W, *, tol=1e-8, hessian_tol=1e-8):
         Kind ``"classification"``: ``kind`` (a string), ``subset``, ``loss``,
         ``gradient_norm``, ``lambda_min``, ``lambda_max``, ``n_negative``, ``n_zero``,
         ``rank_criterion``, ``criteria_agree``, and the certificate: ``certificate``
-        (``"hessian"``, ``"insertion_arc"``, ``"minimum"`` or ``"none"``), ``order``,
+        (``"hessian"``, ``"insertion_arc"``, ``"null_space_arc"``, ``"minimum"`` or
+        ``"none"`` when no escape arc was found), ``order``,
         ``coefficient`` (sign of the leading term), ``direction`` (param).
     """
     import xarray as xr
@@ -148,16 +208,9 @@ def classify(net, W, *, tol=1e-8, hessian_tol=1e-8):
             kind, cert = "global_minimum", "minimum"
         else:
             kind = "non_strict_saddle"
-            unlearnt = [k for k in range(1, net.sigma.size + 1) if net.sigma[k - 1] > 0 and (S is None or k not in S)]
-            for k in sorted(unlearnt, key=lambda m: -net.sigma[m - 1]):
-                E = insertion_direction(net, layers, k)
-                if E is None:
-                    break
-                res = classify_direction(net, layers, E)
-                if res["order"] and "unstable" in (res["positive"], res["negative"]):
-                    cert, order, coef = "insertion_arc", res["order"], res["coefficient"]
-                    direction = net.flatten(E)
-                    break
+            found = _escape_certificate(net, layers, inertia, hessian_tol)
+            if found is not None:
+                cert, order, coef, direction = found
         if S is not None and abs(critical_value(net, S) - q.loss) > 1e-8 * scale:
             raise LandscapeValueError("internal: the recognised subset does not match the loss.")
     ds = xr.Dataset({

@@ -173,21 +173,45 @@ def _spectrum_of_blocks(net, blocks, eigenvectors):
     return (ev, vectors) if eigenvectors else ev
 
 
-def _lanczos_end(op, n, which, k0, threshold, shift):
-    """Eigenvalues beyond ``threshold`` at one end, growing k until the end is passed."""
+def _lanczos_end(op, n, end, k0, band, shift, rng):
+    """Every eigenvalue beyond the zero band at one end, with multiplicities (Lanczos + deflation).
+
+    ``eigsh`` (implicitly restarted Lanczos) may return one copy of a repeated
+    eigenvalue; the found eigenvectors are therefore projected out (``P H P`` with
+    ``P = I - V V^T``) and the search repeated until it finds nothing beyond the band.
+    The negative end uses the shifted operator ``P (H - shift I) P`` (largest magnitude =
+    most negative of H); the positive end ``P H P`` with ``which="LA"``.
+    """
     from scipy.sparse.linalg import LinearOperator, eigsh
 
-    k = min(k0, n - 1)
+    V = np.zeros((n, 0))
+    found = []
     while True:
-        if which == "SA" and shift is not None:
-            shifted = LinearOperator(op.shape, matvec=lambda x: op.matvec(x) - shift * x, dtype=float)
-            vals = eigsh(shifted, k=k, which="LM", return_eigenvectors=False, tol=1e-12) + shift
-        else:
-            vals = eigsh(op, k=k, which=which, return_eigenvectors=False, tol=1e-12)
-        beyond = vals < -threshold if which == "SA" else vals > threshold
-        if not beyond.all() or k >= n - 1:
-            return np.sort(vals[beyond]), np.sort(vals)
-        k = min(2 * k, n - 1)
+        kk = min(k0, n - 1 - V.shape[1])
+        if kk < 1:
+            break
+        c = shift if end == "negative" else 0.0
+
+        def mv(x, V=V, c=c):
+            x = np.ravel(x)
+            x = x - V @ (V.T @ x)
+            y = op.matvec(x) - c * x
+            return y - V @ (V.T @ y)
+
+        v0 = rng.standard_normal(n)
+        v0 -= V @ (V.T @ v0)
+        A = LinearOperator((n, n), matvec=mv, dtype=float)
+        which = "LM" if end == "negative" else "LA"
+        if not np.any(mv(v0)):  # the (deflated) operator vanishes: nothing left at this end
+            break
+        vals, vecs = eigsh(A, k=kk, which=which, v0=v0, tol=1e-12, ncv=min(n, max(2 * kk + 1, 30)))
+        vals = vals + c
+        new = vals < -band if end == "negative" else vals > band
+        if not new.any():
+            break
+        found.extend(vals[new].tolist())
+        V = np.linalg.qr(np.hstack([V, vecs[:, new]]))[0]
+    return np.sort(np.array(found))
 
 
 def hessian_inertia(net, W, tol=1e-8, *, method="auto", eigenvectors=False, k=6):
@@ -199,10 +223,11 @@ def hessian_inertia(net, W, tol=1e-8, *, method="auto", eigenvectors=False, k=6)
     Paths: ``"dense"`` (``numpy.linalg.eigh`` of :meth:`LinearNetwork.hessian`);
     ``"structured"`` (exact block decomposition at mode-aligned points, any size, see
     :func:`structured_spectrum`); ``"lanczos"`` (matrix free: ``eigsh`` on Hessian-vector
-    products for the largest eigenvalue, then for the negative end the shifted operator
+    products: the spectral radius, then for the negative end the shifted operator
     ``H - lambda_max I`` whose largest-magnitude eigenvalues are the most negative of H,
-    with k doubled until every eigenvalue beyond the zero band is found; the positive end
-    likewise; zeros are the rest). ``"auto"``: dense up to :data:`DENSE_LIMIT`
+    deflating found eigenvectors and repeating until nothing beyond the zero band is
+    left, so repeated eigenvalues are counted with their multiplicity; the positive end
+    likewise; zeros are the rest, reported as 0 in ``lowest``/``highest``). ``"auto"``: dense up to :data:`DENSE_LIMIT`
     parameters, else structured at aligned points, else Lanczos.
 
     Parameters
@@ -250,18 +275,25 @@ def hessian_inertia(net, W, tol=1e-8, *, method="auto", eigenvectors=False, k=6)
         lowest, highest = ev[:k], ev[::-1][:k]
         data["eigenvalues"] = (("eigen",), ev)
     elif method == "lanczos":
-        op = net.hessian_operator(layers)
         from scipy.sparse.linalg import eigsh
 
         if n <= 2:
             raise LandscapeValueError("the Lanczos path needs more than 2 parameters; use method='dense'.")
-        lam_max = float(eigsh(op, k=1, which="LA", return_eigenvectors=False, tol=1e-12)[0])
-        lam_min_guess = float(eigsh(op, k=1, which="SA", return_eigenvectors=False, tol=1e-10)[0])
-        band = tol * max(1.0, abs(lam_max), abs(lam_min_guess))
-        negs, low = _lanczos_end(op, n, "SA", k, band, shift=max(lam_max, 0.0))
-        poss, high = _lanczos_end(op, n, "LA", k, band, shift=None)
+        op = net.hessian_operator(layers)
+        rng = np.random.default_rng(0)
+        probe = op.matmat(rng.standard_normal((n, 2)))
+        if not np.any(probe):  # H = 0 (e.g. the origin for h >= 3): all eigenvalues zero
+            top, lam_max = np.zeros(1), 0.0
+        else:
+            top = eigsh(op, k=1, which="LM", v0=rng.standard_normal(n), return_eigenvectors=False, tol=1e-12)
+            lam_max = float(eigsh(op, k=1, which="LA", v0=rng.standard_normal(n), return_eigenvectors=False, tol=1e-12)[0])
+        band = tol * max(1.0, float(np.abs(top).max()))
+        negs = _lanczos_end(op, n, "negative", k, band, max(lam_max, 0.0) + band, rng)
+        poss = _lanczos_end(op, n, "positive", k, band, None, rng)
         neg, pos = negs.size, poss.size
-        lowest, highest = low[:k], high[::-1][:k]
+        # eigenvalues inside the zero band are reported as 0
+        ev_known = np.concatenate([negs, np.zeros(n - neg - pos), poss])
+        lowest, highest = ev_known[:k], ev_known[::-1][:k]
     else:
         raise LandscapeValueError(f"method must be one of {list(METHODS)}; got {method!r}.")
     data.update({

@@ -8,7 +8,7 @@ import numpy as np
 
 from .._validation import check_int, check_positive_float, check_rng
 from ..errors import LandscapeValueError
-from ._arcs import classify_direction, insertion_direction
+from ._arcs import classify_direction, escape_directions
 from ._classify import require_critical
 
 __all__ = ["submanifolds"]
@@ -67,7 +67,9 @@ def submanifolds(net, W_star, *, radius=1e-2, max_radius=2.0, t_max=1e4, n_point
     eigenvalues are unstable, of positive ones stable. In its null space, where the
     Hessian fails (every h >= 3 saddle), insertion arcs (spec 5.1) through hidden
     directions the network leaves free are classified by the exact leading term of
-    ``L(A* + alpha V) - L(A*)``: over all sign patterns ``s`` of ``alpha_i = s_i alpha`` the
+    ``L(A* + alpha V) - L(A*)`` (:func:`~landscape.stability.escape_directions`, which also
+    finds shorter arcs that reuse existing partial paths): over all sign patterns ``s`` of
+    ``alpha_i = s_i alpha`` the
     patterns with a negative term seed unstable branches, those with a positive one
     (odd orders: the opposite half-arc) seed stable branches. Estimated dimensions:
     ``unstable = n_negative + (1 if an unstable arc exists)``, ``stable = n_positive +
@@ -139,17 +141,15 @@ def submanifolds(net, W_star, *, radius=1e-2, max_radius=2.0, t_max=1e4, n_point
         seeds += [(Q[:, i], "stable", "hessian"), (-Q[:, i], "stable", "hessian")]
     has_unstable_arc = has_stable_arc = False
     S = q.S or ()
-    unlearnt = [k for k in range(1, net.sigma.size + 1) if net.sigma[k - 1] > 0 and k not in S]
     h = net.depth
     patterns = list(itertools.product((1.0, -1.0), repeat=h))
     if len(patterns) > max_patterns:
         patterns = [patterns[i] for i in rng.choice(len(patterns), max_patterns, replace=False)]
-    for k in unlearnt:
-        E = insertion_direction(net, layers, k)
-        if E is None:
-            continue
+    for a, b, E in escape_directions(net, layers):
         for s in patterns:
             V = [si * e for si, e in zip(s, E)]
+            if any(not np.any(v) and si < 0 for v, si in zip(E, s)):
+                continue  # the sign of an unused layer makes no new direction
             res = classify_direction(net, layers, V)
             if res["order"] <= 2:
                 continue  # decided by the Hessian already
