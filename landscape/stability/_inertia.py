@@ -178,7 +178,10 @@ def _lanczos_end(op, n, end, k0, band, shift, rng):
 
     ``eigsh`` (implicitly restarted Lanczos) may return one copy of a repeated
     eigenvalue; the found eigenvectors are therefore projected out (``P H P`` with
-    ``P = I - V V^T``) and the search repeated until it finds nothing beyond the band.
+    ``P = I - V V^T``) and the search repeated, with k doubled while every returned
+    value lies beyond the band, until it finds nothing beyond the band. The cost grows
+    with the number of eigenvalues outside the zero band: cheap at saddles with a few
+    negative directions, expensive for counting a large positive part.
     The negative end uses the shifted operator ``P (H - shift I) P`` (largest magnitude =
     most negative of H); the positive end ``P H P`` with ``which="LA"``.
     """
@@ -186,8 +189,9 @@ def _lanczos_end(op, n, end, k0, band, shift, rng):
 
     V = np.zeros((n, 0))
     found = []
+    k_now = k0
     while True:
-        kk = min(k0, n - 1 - V.shape[1])
+        kk = min(k_now, n - 1 - V.shape[1])
         if kk < 1:
             break
         c = shift if end == "negative" else 0.0
@@ -211,6 +215,8 @@ def _lanczos_end(op, n, end, k0, band, shift, rng):
             break
         found.extend(vals[new].tolist())
         V = np.linalg.qr(np.hstack([V, vecs[:, new]]))[0]
+        if new.all():
+            k_now *= 2  # the end is wider than k: ask for more at once
     return np.sort(np.array(found))
 
 
