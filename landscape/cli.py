@@ -1,7 +1,12 @@
 """The ``landscape`` command line.
 
-``landscape --version``
+``landscape explore [--widths W --sigma S] [--out DIR] [--size small|medium|large]``  (the main job)
+``landscape flow --widths W --sigma S [--init gaussian] [--scale 0.01] [--t-end 100] [--method auto] --out FILE.nc``
+``landscape critical --widths W --sigma S [--out FILE.nc]``
+``landscape classify --widths W --sigma S``
+``landscape render FILE.nc [--out FILE.png] [--size medium]``
 ``landscape summary [--widths 3,3,3,3] [--sigma 3,2,1] [--init gaussian] [--scale 0.01] [--seed 0]``
+``landscape --version``
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ from ._version import __version__
 
 __all__ = ["main"]
 
-_INITS = ("gaussian", "balanced")
+_INITS = ("gaussian", "balanced", "identity", "orthogonal")
+_SIZES = ("small", "medium", "large")
 
 
 def _int_list(option):
@@ -51,16 +57,131 @@ def _network_args(p):
     p.add_argument("--sigma", type=_float_list("--sigma"), default=[3.0, 2.0, 1.0], help="target singular values (default 3,2,1)")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="landscape", description="Gradient flows and loss landscapes of deep linear networks.")
-    parser.add_argument("--version", action="version", version=f"landscape {__version__}")
-    sub = parser.add_subparsers(dest="command")
-    p = sub.add_parser("summary", help="print a network and the loss and gradient norm at an initialisation")
-    _network_args(p)
+def _init_args(p):
     p.add_argument("--init", choices=_INITS, default="gaussian", help="initialisation (default gaussian)")
     p.add_argument("--scale", type=float, default=1e-2, help="initial scale (default 0.01)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+
+
+class _Parser(argparse.ArgumentParser):
+    """Bad arguments get one line (no usage block), exit code 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="landscape", description="Gradient flows and loss landscapes of deep linear networks.")
+    parser.add_argument("--version", action="version", version=f"landscape {__version__}")
+    sub = parser.add_subparsers(dest="command")
+    p = sub.add_parser("explore", help="the main job: critical points, flows, manifolds, pictures and index.html")
+    p.add_argument("--widths", type=_int_list("--widths"), default=None,
+                   help="layer widths d_0,...,d_h (default: the two built-in examples)")
+    p.add_argument("--sigma", type=_float_list("--sigma"), default=None, help="singular values, e.g. 3,2,1")
+    p.add_argument("--out", default="landscape-report", help="output folder (default landscape-report)")
+    p.add_argument("--size", choices=_SIZES, default="medium", help="picture size (default medium)")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p = sub.add_parser("flow", help="integrate the gradient flow and write a trajectory (netCDF)")
+    _network_args(p)
+    _init_args(p)
+    p.add_argument("--t-end", type=float, default=100.0, help="final time (default 100)")
+    p.add_argument("--method", default="auto", help="integrator (default auto)")
+    p.add_argument("--times", choices=("linear", "log"), default="log", help="output times (default log)")
+    p.add_argument("--out", default="trajectory.nc", help="netCDF file (default trajectory.nc)")
+    p = sub.add_parser("critical", help="enumerate the critical points per learnt subset (netCDF)")
+    _network_args(p)
+    p.add_argument("--out", default="critical.nc", help="netCDF file (default critical.nc)")
+    p = sub.add_parser("classify", help="classify every representative A*_S: minimum, strict or non-strict saddle")
+    _network_args(p)
+    p = sub.add_parser("render", help="render a landscape netCDF file to PNG")
+    p.add_argument("file", help="a netCDF file written by landscape")
+    p.add_argument("--out", default=None, help="PNG file (default: FILE with suffix .png)")
+    p.add_argument("--size", choices=_SIZES, default="medium")
+    p = sub.add_parser("summary", help="print a network and the loss and gradient norm at an initialisation")
+    _network_args(p)
+    _init_args(p)
     return parser
+
+
+def _network(args):
+    from .core import LinearNetwork
+
+    return LinearNetwork(args.widths, args.sigma)
+
+
+def _explore(args) -> int:
+    from .explore import DEFAULT_EXAMPLES, check_output_dir, explore
+
+    if (args.widths is None) != (args.sigma is None):
+        build_parser().exit(2, "landscape explore: error: give both --widths and --sigma, e.g. --widths 3,3,3 --sigma 3,2,1\n")
+    if args.widths is None:
+        examples = DEFAULT_EXAMPLES
+    else:
+        from .core import LinearNetwork
+
+        LinearNetwork(args.widths, args.sigma)  # validate before any work
+        examples = (("network", tuple(args.widths), tuple(args.sigma)),)
+    check_output_dir(args.out)
+    index = explore(args.out, examples, size=args.size, progress=not args.no_progress)
+    print(f"open {index}")
+    return 0
+
+
+def _flow(args) -> int:
+    from . import init
+    from .dynamics import gradient_flow, itinerary
+    from .io import save
+
+    net = _network(args)
+    W = getattr(init, args.init)(net, args.scale, rng=args.seed)
+    ds = gradient_flow(net, W, args.t_end, method=args.method, times=args.times, n_points=400)
+    save(ds, args.out)
+    it = itinerary(ds)
+    print(f"{args.out}: status {ds.status.values}, final loss {float(ds.loss_final):.6g}, route {it.attrs['route']}")
+    return 0
+
+
+def _critical(args) -> int:
+    from .critical import critical_points
+    from .io import save
+
+    cp = critical_points(_network(args))
+    save(cp, args.out)
+    for s, L in zip(cp.subset.values, cp.loss.values):
+        print(f"{s:<14} {L:.6g}")
+    print(f"{cp.sizes['point']} critical values, written to {args.out}")
+    return 0
+
+
+def _classify(args) -> int:
+    from .critical import critical_points
+    from .io import weights_at
+    from .stability import classify
+
+    net = _network(args)
+    cp = critical_points(net)
+    print(f"{'S':<12} {'L_S':>8}  {'kind':<18} {'#neg':>5} {'#zero':>6}  certificate")
+    for i in range(cp.sizes["point"]):
+        c = classify(net, weights_at(cp, i))
+        cert = str(c.certificate.values)
+        if int(c.order):
+            cert += f" (order {int(c.order)})"
+        print(f"{cp.subset.values[i]:<12} {float(cp.loss.values[i]):8.4g}  {str(c.kind.values):<18} "
+              f"{int(c.n_negative):5d} {int(c.n_zero):6d}  {cert}")
+    return 0
+
+
+def _render(args) -> int:
+    from pathlib import Path
+
+    from .io import load
+    from .render import render
+
+    ds = load(args.file)
+    out = args.out or str(Path(args.file).with_suffix(".png"))
+    for path in render(ds, out, size=args.size):
+        print(path)
+    return 0
 
 
 def _summary(args) -> int:
@@ -93,7 +214,9 @@ def main(argv=None) -> int:
     from .errors import LandscapeError
 
     try:
-        return {"summary": _summary}[args.command](args)
+        commands = {"summary": _summary, "explore": _explore, "flow": _flow, "critical": _critical,
+                    "classify": _classify, "render": _render}
+        return commands[args.command](args)
     except LandscapeError as exc:
         parser.exit(2, f"landscape {args.command}: error: {exc}\n")
 

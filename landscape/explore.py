@@ -1,0 +1,237 @@
+"""The main job: explore a network's landscape end to end and write a report.
+
+For each network: enumerate and classify the critical points, integrate small- and
+large-initialisation trajectories with their itineraries, grow the stable and unstable
+sets of the origin, write every result as netCDF, render the pictures, and write one
+static ``index.html`` with every picture and table. ``landscape explore`` runs it on the
+default examples: the scalar depth-3 network with sigma = 3 and widths (3, 3, 3, 3) with
+Sigma = diag(3, 2, 1).
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import LandscapeValueError
+
+__all__ = ["explore", "check_output_dir", "DEFAULT_EXAMPLES", "Section"]
+
+DEFAULT_EXAMPLES = (("scalar-depth3", (1, 1, 1, 1), (3.0,)), ("widths-3333", (3, 3, 3, 3), (3.0, 2.0, 1.0)))
+
+
+def check_output_dir(out) -> Path:
+    """Create ``out`` if needed and prove it writable, before any work starts."""
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".write-test-", dir=out)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise LandscapeValueError(f"--out {str(out)!r} is not a writable folder ({exc.strerror or exc}).") from exc
+    return out
+
+
+@dataclass
+class Section:
+    """One network's part of the report."""
+
+    name: str
+    title: str
+    tables: list = field(default_factory=list)  # (caption, header, rows)
+    figures: list = field(default_factory=list)  # (file name, caption)
+    files: list = field(default_factory=list)  # data files written
+    summary: list = field(default_factory=list)  # rows for the printed summary
+
+
+def _table_critical(net, cp):
+    from .io import weights_at
+    from .stability import classify
+
+    rows = []
+    for i in range(cp.sizes["point"]):
+        c = classify(net, weights_at(cp, i))
+        rows.append([str(cp.subset.values[i]), f"{float(cp.loss.values[i]):.4g}", str(c.kind.values).replace("_", " "),
+                     int(c.n_negative), int(c.n_zero), f"{float(c.lambda_min):.4g}",
+                     str(c.certificate.values).replace("_", " "), int(c.order)])
+    return ["S", "L_S", "kind", "# negative", "# zero", "lambda_min", "certificate", "order"], rows
+
+
+def _run_network(name, widths, sigma, out, size, bar):
+    from . import init
+    from .core import LinearNetwork
+    from .critical import critical_points
+    from .dynamics import gradient_flow, itinerary
+    from .io import save
+    from .render import chart_lines, render, save_png, scalar_scene
+    from .render._base import COLORS
+    from .stability import submanifolds
+
+    net = LinearNetwork(widths, sigma)
+    h = net.depth
+    sec = Section(name, f"{net!r} (depth {h}, {net.n_params} parameters)")
+
+    def write(ds, fname):
+        save(ds, out / fname)
+        sec.files.append(fname)
+
+    # critical points and their classification
+    cp = critical_points(net)
+    write(cp, f"{name}-critical.nc")
+    header, rows = _table_critical(net, cp)
+    sec.tables.append(("Critical points per learnt subset S (one quotient point each; representatives A*_S)", header, rows))
+    sec.summary += [[name, r[0], r[1], r[2]] for r in rows]
+    if net.n_params <= 2500:
+        render(cp, out / f"{name}-spectra.png", size=size)
+        sec.figures.append((f"{name}-spectra.png", "Hessian spectra at every representative, coloured by kind: "
+                            "strict saddles have a negative eigenvalue, non-strict ones only zeros where the loss "
+                            "still decreases (at order h along insertion arcs)."))
+    bar.update(1)
+
+    # trajectories: small and large initialisation
+    rng = np.random.default_rng(0)
+    small_t = 12.0 if h <= 2 else (60.0 if net.n_params <= 3 else 400.0)
+    runs = {
+        "small": (init.gaussian(net, 0.05 if net.n_params <= 3 else 1e-2, rng=rng), small_t, "log"),
+        "large": (init.gaussian(net, 1.0, rng=rng), 20.0, "log"),
+    }
+    trajectories = {}
+    for label, (W0, t_end, times) in runs.items():
+        ds = gradient_flow(net, W0, t_end, times=times, n_points=400, t_min=1e-3, progress=False)
+        it = itinerary(ds)
+        write(ds, f"{name}-flow-{label}.nc")
+        write(it, f"{name}-itinerary-{label}.nc")
+        trajectories[label] = (ds, it)
+        t_half = ", ".join(f"{x:.4g}" for x in it.t_half.values)
+        sec.tables.append((f"Itinerary, {label} initialisation", ["route", "half-learning times", "final loss", "status"],
+                           [[str(it.attrs["route"]), t_half, f"{float(ds.loss_final):.3g}", str(ds.status.values)]]))
+    series = [(ds.time.values, ds.loss.values, f"{label} init", c)
+              for (label, (ds, _)), c in zip(trajectories.items(), ("#d62728", "#1f5fbf"))]
+    save_png(chart_lines(series, "time", "loss", "loss along the flow: plateaus at saddles (small init)", size,
+                         log_x=True), out / f"{name}-loss.png")
+    sec.figures.append((f"{name}-loss.png", "Loss versus time (log axis). From a small initialisation the flow "
+                        "rests on plateaus at the critical values of the saddles it visits; from a large one it "
+                        "learns all modes together."))
+    ds_small = trajectories["small"][0]
+    sv = ds_small.singular_values.values
+    series = [(ds_small.time.values, sv[:, k], f"sigma_{k + 1}(P)", c)
+              for k, c in zip(range(sv.shape[1]), ("#d62728", "#ff7f0e", "#2ca02c", "#1f77b4"))]
+    save_png(chart_lines(series, "time", "singular value", "singular values of W_h...W_1 (small init)", size, log_x=True),
+             out / f"{name}-singular-values.png")
+    sec.figures.append((f"{name}-singular-values.png", "Singular values of the end-to-end matrix: learnt one at a "
+                        "time, the largest first (sequential learning)."))
+    bar.update(1)
+
+    # stable and unstable sets of the origin
+    origin = [np.zeros(s) for s in net.shapes]
+    sm = submanifolds(net, origin, n_points=40)
+    write(sm, f"{name}-manifolds.nc")
+    sec.tables.append(("Stable and unstable sets of the origin", ["unstable dim (est.)", "stable dim (est.)",
+                                                                  "branches", "sources"],
+                       [[int(sm.unstable_dimension), int(sm.stable_dimension), sm.sizes["branch"],
+                         ", ".join(sorted(set(sm.source.values.tolist())))]]))
+    render(sm, out / f"{name}-manifolds.png", size=size)
+    sec.figures.append((f"{name}-manifolds.png", "Stable (blue) and unstable (red) sets of the origin, grown by the "
+                        "flow (forward for unstable, backward for stable) from seeds on Hessian eigenvectors and "
+                        "on insertion arcs where the Hessian is zero."))
+    bar.update(1)
+
+    # the 3D pictures
+    if net.widths == (1, 1, 1, 1):
+        rng2 = np.random.default_rng(3)
+        starts = rng2.normal(size=(8, 3))
+        starts = 0.4 * starts / np.linalg.norm(starts, axis=1, keepdims=True)
+        batch = [starts[:, i].reshape(-1, 1, 1) for i in range(3)]
+        ds = gradient_flow(net, batch, 10.0, n_points=300, progress=False)
+        write(ds, f"{name}-flow-sphere.nc")
+        trajs = [(ds.theta.values[r], ds.loss.values[r]) for r in range(ds.sizes["run"])]
+        pl = scalar_scene(float(net.sigma[0]), size, trajectories=trajs, manifolds=sm,
+                          title="scalar depth 3: critical set, flows, stable/unstable sets")
+        save_png(pl, out / f"{name}-landscape.png")
+        sec.figures.append((f"{name}-landscape.png", "The landscape in (w1, w2, w3): minima w1 w2 w3 = 3 (green), "
+                            "strict saddles on the axes (orange), the non-strict saddle at the origin (purple), "
+                            "trajectories from a sphere of radius 0.4 (tubes coloured by loss), and the stable (blue) "
+                            "and unstable (red) half-lines of the origin."))
+    else:
+        render(ds_small, out / f"{name}-trajectory-3d.png", size=size, vtk=True)
+        sec.files.append(f"{name}-trajectory-3d.vtp")
+        sec.figures.append((f"{name}-trajectory-3d.png", "The small-initialisation trajectory in a PCA projection of "
+                            "its weights (explained variance in the title), coloured by loss: each corner is a saddle."))
+    bar.update(1)
+    return sec
+
+
+def _html(sections, out, elapsed):
+    parts = ["<!DOCTYPE html><html><head><meta charset='utf-8'><title>landscape explore</title><style>",
+             "body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}",
+             "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #bbb;padding:3px 8px;font-size:90%}",
+             "th{background:#eee}figure{margin:1.5em 0}img{max-width:100%;border:1px solid #ddd}",
+             "figcaption{font-size:90%;color:#444}</style></head><body>",
+             "<h1>landscape explore</h1>",
+             f"<p>Gradient-flow dynamics and loss landscapes of deep linear networks in adjacency form. "
+             f"Generated in {elapsed:.0f} s. Every table below is also stored as netCDF next to this page.</p>"]
+    for sec in sections:
+        parts.append(f"<h2>{html.escape(sec.title)}</h2>")
+        for caption, header, rows in sec.tables:
+            parts.append(f"<h3>{html.escape(caption)}</h3><table><tr>")
+            parts += [f"<th>{html.escape(str(h))}</th>" for h in header]
+            parts.append("</tr>")
+            for row in rows:
+                parts.append("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>")
+            parts.append("</table>")
+        for fname, caption in sec.figures:
+            parts.append(f"<figure><img src='{html.escape(fname)}' alt='{html.escape(caption)}'>"
+                         f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+        parts.append("<p>Data: " + ", ".join(f"<a href='{html.escape(f)}'>{html.escape(f)}</a>" for f in sec.files) + "</p>")
+    parts.append("</body></html>")
+    path = out / "index.html"
+    fd, tmp = tempfile.mkstemp(prefix=".index.", suffix=".html", dir=out)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write("\n".join(parts))
+    os.replace(tmp, path)
+    return path
+
+
+def explore(out="landscape-report", examples=DEFAULT_EXAMPLES, size="medium", progress=True, echo=print):
+    """Run the whole exploration and write ``out/index.html``.
+
+    Parameters
+    ----------
+    out : str or os.PathLike, default="landscape-report"
+    examples : sequence of (name, widths, sigma)
+    size : {"small", "medium", "large"}
+    progress : bool
+    echo : callable
+        Where the summary table goes (``print`` by default).
+
+    Returns
+    -------
+    pathlib.Path
+        The ``index.html`` written.
+    """
+    from tqdm.auto import tqdm
+
+    out = check_output_dir(out)
+    start = time.perf_counter()
+    sections = []
+    with tqdm(total=4 * len(examples), disable=not progress, desc="landscape explore", unit="step") as bar:
+        for name, widths, sigma in examples:
+            bar.set_postfix_str(name)
+            sections.append(_run_network(name, widths, sigma, out, size, bar))
+    elapsed = time.perf_counter() - start
+    index = _html(sections, out, elapsed)
+    rows = [r for s in sections for r in s.summary]
+    widths_ = [max(len(str(r[i])) for r in rows + [["network", "S", "L_S", "kind"]]) for i in range(4)]
+    echo("  ".join(h.ljust(w) for h, w in zip(["network", "S", "L_S", "kind"], widths_)))
+    for r in rows:
+        echo("  ".join(str(v).ljust(w) for v, w in zip(r, widths_)))
+    n_png = sum(len(s.figures) for s in sections)
+    echo(f"wrote {n_png} pictures, {sum(len(s.files) for s in sections)} data files and {index} in {elapsed:.0f} s")
+    return index
