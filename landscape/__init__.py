@@ -25,8 +25,12 @@ Storage
 Errors
     :mod:`landscape.errors`
 
-``import landscape`` loads numpy and scipy only; rendering (pyvista) and sweeps (dask)
-are imported when used.
+Sweeps, estimator, data sets, pictures (imported on first use)
+    :func:`sweep` (dask), :class:`DeepLinearRegressor` (scikit-learn),
+    :mod:`landscape.datasets`, :mod:`landscape.render` (pyvista)
+
+``import landscape`` loads numpy and scipy only; rendering (pyvista), sweeps (dask) and
+the estimator (scikit-learn) are imported when used.
 """
 
 from . import errors, init, io
@@ -92,3 +96,22 @@ __all__ = [
     "io",
     "errors",
 ]
+
+
+_LAZY = {"sweep": ("landscape.sweeps", "sweep"), "DeepLinearRegressor": ("landscape.estimator", "DeepLinearRegressor"),
+         "datasets": ("landscape.datasets", None), "render": ("landscape.render", None)}
+
+
+def __getattr__(name):
+    """Heavy parts load on first use, so that ``import landscape`` stays light."""
+    if name in _LAZY:
+        import importlib
+
+        module, attr = _LAZY[name]
+        mod = importlib.import_module(module)
+        return mod if attr is None else getattr(mod, attr)
+    raise AttributeError(f"module 'landscape' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_LAZY))

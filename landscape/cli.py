@@ -97,6 +97,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="a netCDF file written by landscape")
     p.add_argument("--out", default=None, help="PNG file (default: FILE with suffix .png)")
     p.add_argument("--size", choices=_SIZES, default="medium")
+    p = sub.add_parser("sweep", help="many initialisations on dask, reduced to indicators (netCDF)")
+    _network_args(p)
+    p.add_argument("--inits", default="gaussian", help="comma-separated initialisations (default gaussian)")
+    p.add_argument("--scales", type=_float_list("--scales"), default=[1e-3, 1e-2, 1e-1, 1.0],
+                   help="initial scales, e.g. 0.001,0.01,0.1,1")
+    p.add_argument("--seeds", type=int, default=20, help="seeds per cell (default 20)")
+    p.add_argument("--t-end", type=float, default=200.0, help="final time (default 200)")
+    p.add_argument("--directory", default="sweep-chunks", help="chunk folder; rerun to resume (default sweep-chunks)")
+    p.add_argument("--scheduler", default=None, help="address of a dask scheduler, e.g. tcp://127.0.0.1:8786")
+    p.add_argument("--workers", type=int, default=None, help="workers of the local cluster (default: cores)")
+    p.add_argument("--out", default="sweep.nc", help="netCDF file (default sweep.nc)")
     p = sub.add_parser("summary", help="print a network and the loss and gradient norm at an initialisation")
     _network_args(p)
     _init_args(p)
@@ -171,6 +182,22 @@ def _classify(args) -> int:
     return 0
 
 
+def _sweep(args) -> int:
+    from .io import save
+    from .sweeps import sweep
+
+    ds = sweep(_network(args), inits=[s for s in args.inits.split(",") if s], scales=args.scales, seeds=args.seeds,
+               t_end=args.t_end, directory=args.directory, scheduler=args.scheduler, n_workers=args.workers)
+    save(ds, args.out)
+    frac = (ds.n_plateaus > 0).mean("seed").isel(network=0)
+    for init in ds.init.values:
+        for scale in ds.scale.values:
+            print(f"{init:<10} scale {scale:<8g} runs with plateaus {float(frac.sel(init=init, scale=scale)):.2f}  "
+                  f"mean final loss {float(ds.loss_final.sel(init=init, scale=scale).mean()):.3g}")
+    print(f"{int(ds.attrs['chunks_computed'])} chunks computed, {int(ds.attrs['chunks_reused'])} reused; written to {args.out}")
+    return 0
+
+
 def _render(args) -> int:
     from pathlib import Path
 
@@ -215,7 +242,7 @@ def main(argv=None) -> int:
 
     try:
         commands = {"summary": _summary, "explore": _explore, "flow": _flow, "critical": _critical,
-                    "classify": _classify, "render": _render}
+                    "classify": _classify, "render": _render, "sweep": _sweep}
         return commands[args.command](args)
     except LandscapeError as exc:
         parser.exit(2, f"landscape {args.command}: error: {exc}\n")

@@ -88,6 +88,7 @@ class LinearNetwork:
                     f"sigma as a target matrix must have shape (d_h, d_0) = ({dh}, {d0}); got shape {T.shape}."
                 )
             U, s, Vt = np.linalg.svd(T, full_matrices=True)
+            s = np.where(s > 1e-12 * s.max(initial=0.0), s, 0.0)  # round-off of a rank-deficient target is 0
             self._sigma = s
             self._U = U
             self._V = Vt.T
@@ -166,7 +167,7 @@ class LinearNetwork:
 
     # ------------------------------------------------------------------ data
     @classmethod
-    def from_data(cls, X, Y, hidden_widths=(), whiten: bool = True) -> "LinearNetwork":
+    def from_data(cls, X, Y, hidden_widths=(), whiten: bool = True, rcond=None) -> "LinearNetwork":
         r"""Build the network whose ``Sigma`` comes from input-output data (spec 1.2).
 
         With per-sample correlations ``S_xx = X X^T / N`` and ``S_yx = Y X^T / N``, the
@@ -192,8 +193,15 @@ class LinearNetwork:
         hidden_widths : sequence of int, default=()
             ``[d_1, ..., d_{h-1}]``; empty for a one-layer network.
         whiten : bool, default=True
-            Whiten the inputs (requires ``S_xx`` invertible). If False and ``S_xx`` is not
-            the identity, a ``UserWarning`` says the reduction is only approximate.
+            Whiten the inputs (requires ``S_xx`` invertible unless ``rcond`` is given). If
+            False and ``S_xx`` is not the identity, a ``UserWarning`` says the reduction is
+            only approximate.
+        rcond : float, optional
+            With whitening, keep only the input directions whose variance exceeds
+            ``rcond`` times the largest (for rank-deficient inputs, e.g. constant pixels):
+            the network's input width is then that rank q, and ``to_data_coordinates``
+            maps ``W_1`` (``d_1 x q``) back to ``d_1 x d_0`` (zero on the dropped directions,
+            the minimum-norm choice).
 
         Returns
         -------
@@ -215,19 +223,28 @@ class LinearNetwork:
                 f"X and Y must have the same number of columns (samples); got X of shape {X.shape} and Y of shape {Y.shape}{hint}."
             )
         N = X.shape[1]
-        d0, dh = X.shape[0], Y.shape[0]
+        d0 = X.shape[0]
         Sxx = X @ X.T / N
         Syx = Y @ X.T / N
         if whiten:
             evals, evecs = np.linalg.eigh(Sxx)
-            if evals.min() <= 1e-12 * max(evals.max(), 1e-300):
-                raise SigmaError(
-                    f"X must have full row rank to whiten the inputs (X X^T / N is singular: smallest eigenvalue "
-                    f"{evals.min():.3g}); got X of shape {X.shape}. Use more samples or fewer input features."
-                )
-            half = (evecs * np.sqrt(evals)) @ evecs.T
-            inv_half = (evecs / np.sqrt(evals)) @ evecs.T
-            T = Syx @ inv_half
+            top = max(float(evals.max(initial=0.0)), 1e-300)
+            if rcond is None:
+                if evals.min() <= 1e-12 * top:
+                    raise SigmaError(
+                        f"X must have full row rank to whiten the inputs (X X^T / N is singular: smallest eigenvalue "
+                        f"{evals.min():.3g}); got X of shape {X.shape}. Use more samples, fewer input features, or "
+                        f"rcond=1e-10 to whiten on the range of X."
+                    )
+                keep = np.ones(d0, dtype=bool)
+            else:
+                keep = evals > float(rcond) * top
+                if not keep.any():
+                    raise SigmaError(f"X has no direction with variance above rcond = {rcond} times the largest.")
+            lam, U = evals[keep], evecs[:, keep]
+            whitener = (U / np.sqrt(lam)).T  # (q, d0): white = whitener @ x
+            unwhitener = U * np.sqrt(lam)  # (d0, q)
+            T = Syx @ whitener.T
         else:
             if not np.allclose(Sxx, np.eye(d0), atol=1e-8):
                 warnings.warn(
@@ -236,12 +253,12 @@ class LinearNetwork:
                     UserWarning,
                     stacklevel=2,
                 )
-            half = inv_half = np.eye(d0)
+            whitener = unwhitener = np.eye(d0)
             T = Syx
-        net = cls([d0, *hidden_widths, dh], T)
-        # data W_1 = reduced W_1 V^T S_xx^{-1/2}
-        net._input_map = net._V.T @ inv_half
-        net._input_map_inv = half @ net._V
+        net = cls([T.shape[1], *hidden_widths, Y.shape[0]], T)
+        # data W_1 = reduced W_1 V^T whitener
+        net._input_map = net._V.T @ whitener
+        net._input_map_inv = unwhitener @ net._V
         net.loss_offset = 0.5 * (float(np.vdot(Y, Y)) / N - float(np.vdot(T, T)))
         return net
 
@@ -254,8 +271,9 @@ class LinearNetwork:
 
     def from_data_coordinates(self, W) -> list[np.ndarray]:
         """Map data-coordinate weights to the reduced coordinates the network works in."""
-        W = [w.copy() for w in self.layers(W)]
+        W = [np.array(w, dtype=float) for w in W]
         W[0] = W[0] @ self._input_map_inv
+        W = self.layers(W)
         W[-1] = self._U.T @ W[-1]
         return W
 
