@@ -13,11 +13,15 @@ import landscape.core.literal
 import landscape.init
 
 MODULES = ["landscape", "landscape.core", "landscape.core._adjacency", "landscape.core._network",
-           "landscape.core._invariants", "landscape.init", "landscape.testing.strategies"]
+           "landscape.core._invariants", "landscape.init", "landscape.testing.strategies",
+           "landscape.dynamics._flow", "landscape.dynamics.closed_forms", "landscape.critical._points",
+           "landscape.stability._arcs", "landscape.estimator", "landscape.datasets"]
 
 
 @pytest.mark.parametrize("module", ["landscape", "landscape.core", "landscape.init", "landscape.errors",
-                                    "landscape.core.literal", "landscape.testing.strategies"])
+                                    "landscape.core.literal", "landscape.testing.strategies", "landscape.dynamics",
+                                    "landscape.critical", "landscape.stability", "landscape.io", "landscape.render",
+                                    "landscape.sweeps", "landscape.dynamics.closed_forms"])
 def test_every_public_name_resolves(module):
     mod = importlib.import_module(module)
     for name in mod.__all__:
@@ -25,7 +29,8 @@ def test_every_public_name_resolves(module):
 
 
 def test_import_landscape_is_light():
-    code = "import sys, landscape; print(sorted(m for m in ('pyvista', 'vtk', 'dask', 'xarray', 'sklearn', 'hypothesis') if m in sys.modules))"
+    code = ("import sys, landscape; print(sorted(m for m in ('pyvista', 'vtk', 'dask', 'distributed', 'xarray', 'sklearn', "
+            "'hypothesis', 'numba', 'torch') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 

@@ -37,8 +37,8 @@ def logistic(t, p0, sigma):
 
     Examples
     --------
-    >>> float(logistic(0.0, 0.1, 3.0))
-    0.1
+    >>> round(float(logistic(0.0, 0.1, 3.0)), 12), round(float(logistic(10.0, 0.1, 3.0)), 12)
+    (0.1, 3.0)
     """
     t = np.asarray(t, dtype=float)
     e = np.exp(2 * sigma * t)
