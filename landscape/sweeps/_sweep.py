@@ -116,7 +116,13 @@ def _connect(scheduler, n_workers, processes, connect_timeout):
                 f"could not reach the dask scheduler at {scheduler!r} within connect_timeout = {connect_timeout} s ({exc})."
             ) from exc
     n = n_workers or os.cpu_count() or 1
-    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=processes, dashboard_address=None)
+    try:
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=processes, dashboard_address=None)
+    except RuntimeError as exc:
+        raise SweepError(
+            "could not start the local dask worker processes. In a script, run the sweep under "
+            "`if __name__ == '__main__':` (worker processes re-import the main module), or pass processes=False."
+        ) from exc
     return Client(cluster), cluster
 
 
