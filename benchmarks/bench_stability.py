@@ -19,7 +19,6 @@ import time
 import numpy as np
 
 import landscape as ls
-from landscape.stability import structured_spectrum
 
 
 def best(fn, repeats=5):

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._atomic import atomic_write
 from .errors import LandscapeValueError
 
 __all__ = ["explore", "check_output_dir", "DEFAULT_EXAMPLES", "Section"]
@@ -71,7 +72,6 @@ def _run_network(name, widths, sigma, out, size, bar):
     from .dynamics import gradient_flow, itinerary
     from .io import save
     from .render import chart_lines, render, save_png, scalar_scene
-    from .render._base import COLORS
     from .stability import submanifolds
 
     net = LinearNetwork(widths, sigma)
@@ -191,12 +191,8 @@ def _html(sections, out, elapsed):
                          f"<figcaption>{html.escape(caption)}</figcaption></figure>")
         parts.append("<p>Data: " + ", ".join(f"<a href='{html.escape(f)}'>{html.escape(f)}</a>" for f in sec.files) + "</p>")
     parts.append("</body></html>")
-    path = out / "index.html"
-    fd, tmp = tempfile.mkstemp(prefix=".index.", suffix=".html", dir=out)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write("\n".join(parts))
-    os.replace(tmp, path)
-    return path
+    page = "\n".join(parts)
+    return atomic_write(out / "index.html", lambda tmp: Path(tmp).write_text(page, encoding="utf-8"))
 
 
 def explore(out="landscape-report", examples=DEFAULT_EXAMPLES, size="medium", progress=True, echo=print):

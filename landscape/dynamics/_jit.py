@@ -20,11 +20,9 @@ _KERNEL = None
 
 
 def available() -> bool:
-    try:
-        import numba  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    import importlib.util
+
+    return importlib.util.find_spec("numba") is not None
 
 
 def kernel():

@@ -13,9 +13,7 @@ def field(theta, out, widths, poff, Sigma, F, G):
     """out = -grad L(theta); returns L. F, G: work (sum_j d_j d_0) each."""
     h = widths.shape[0] - 1
     d0 = widths[0]
-    # prefix products F_j (d_j x d_0), stored at foff[j]
-    fo = 0
-    # F_1 = W_1
+    # prefix products F_j (d_j x d_0), stored one after the other in F; F_1 = W_1
     d1 = widths[1]
     for i in range(d1 * d0):
         F[i] = theta[i]
@@ -36,7 +34,6 @@ def field(theta, out, widths, poff, Sigma, F, G):
     # R = Sigma - F_h, G_h = R
     dh = widths[h]
     loss = 0.0
-    go = 0
     for r in range(dh):
         for c in range(d0):
             v = Sigma[r, c] - F[prev + r * d0 + c]

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from .._atomic import atomic_write
 from ..errors import LandscapeValueError
 from ._schema import ARRAY_ATTRS, FORMAT_VERSION, KINDS
 
@@ -67,16 +66,7 @@ def save(ds, path) -> Path:
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise LandscapeFileError(f"path must be in an existing folder; {str(folder)!r} does not exist.")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    os.close(fd)
-    try:
-        ds.to_netcdf(tmp, engine=ENGINE, invalid_netcdf=True)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    return atomic_write(path, lambda tmp: ds.to_netcdf(tmp, engine=ENGINE, invalid_netcdf=True), suffix=".tmp")
 
 
 def load(path):

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from .._atomic import atomic_write
 from ..errors import LandscapeValueError
 
 __all__ = ["plotter", "save_png", "save_mesh", "save_html", "is_blank", "gallery_path", "gallery_size", "COLORS", "SIZES"]
@@ -44,18 +44,8 @@ def plotter(size="medium", title=None):
 
 def _atomic(path: Path, write):
     path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=folder)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    (path.parent if str(path.parent) else Path(".")).mkdir(parents=True, exist_ok=True)
+    return atomic_write(path, write)
 
 
 def save_png(pl, path):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import check_positive_float
-from ..core import _kernels
 from ..critical._fiber import quotient
 from ..errors import LandscapeValueError
 from ._arcs import classify_direction, escape_directions

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import check_int, check_positive_float
-from ..core import _kernels
 from ..errors import LandscapeValueError
 
 __all__ = ["hessian_inertia", "structured_spectrum", "is_mode_aligned", "DENSE_LIMIT"]
@@ -114,7 +113,6 @@ def _blocks(net, layers):
     # mu_jk = diag(W_{j+1:k-1}) = prod_{l=j+1}^{k-1} pad[l-1]
     pairs_a, pairs_b = np.triu_indices(D, k=1)
     blocks = []
-    index_sets = []
     for kind in ("diag", "pair"):
         if kind == "diag":
             a = np.arange(D)

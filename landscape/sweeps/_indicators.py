@@ -59,7 +59,6 @@ def run_chunk(net, kind, scale, seeds, t_end, method, rtol, atol, loss_below, n_
     for b in range(B):
         run = ds.isel(run=b)
         it = itinerary(run, net)
-        stages = it.sizes["stage"]
         dwell = it["t_exit"].values - it["t_enter"].values
         near = it["min_distance"].values <= plateau_distance
         saddle = it["plateau_loss"].values > L_star + 1e-9 * (1.0 + L_star)  # a run stuck at t_end counts too

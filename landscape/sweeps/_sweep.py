@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._atomic import atomic_write
 from .._validation import check_int, check_positive_float, describe
 from .._version import __version__
 from ..errors import LandscapeTypeError, LandscapeValueError
@@ -206,9 +207,8 @@ def sweep(networks, inits=("gaussian",), scales=(1e-2,), seeds=10, *, t_end=100.
                 f"{digest}); refusing to mix results. Use a new directory."
             )
     else:
-        tmp = meta.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps({"digest": digest, "definition": definition, "chunk_size": chunk_size}, indent=1))
-        os.replace(tmp, meta)
+        text = json.dumps({"digest": digest, "definition": definition, "chunk_size": chunk_size}, indent=1)
+        atomic_write(meta, lambda tmp: Path(tmp).write_text(text))
     ids = _chunk_ids(definition, chunk_size)
     done = {cid for cid in ids if (directory / _chunk_name(cid)).is_file()}
     todo = [cid for cid in ids if cid not in done]

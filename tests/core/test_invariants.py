@@ -60,7 +60,6 @@ def test_balanced_weights_are_zero_balanced(pair):
 
 
 def test_balance_measure_is_largest_frobenius_norm_of_C(rng):
-    net = ls.LinearNetwork([1, 1, 1, 1], [3.0])
     W = [np.array([[1.0]]), np.array([[2.0]]), np.array([[0.5]])]
     # C_1 = 4 - 1 = 3, C_2 = 0.25 - 4 = -3.75
     assert ls.balance_measure(W) == pytest.approx(3.75)
