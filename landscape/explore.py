@@ -71,7 +71,7 @@ def _run_network(name, widths, sigma, out, size, bar):
     from .critical import critical_points
     from .dynamics import gradient_flow, itinerary
     from .io import save
-    from .render import chart_lines, render, save_png, scalar_scene
+    from .render import chart_lines, render, save_html, save_png, scalar_scene
     from .stability import submanifolds
 
     net = LinearNetwork(widths, sigma)
@@ -155,6 +155,10 @@ def _run_network(name, widths, sigma, out, size, bar):
         pl = scalar_scene(float(net.sigma[0]), size, trajectories=trajs, manifolds=sm,
                           title="scalar depth 3: critical set, flows, stable/unstable sets")
         save_png(pl, out / f"{name}-landscape.png")
+        html_scene = save_html(scalar_scene(float(net.sigma[0]), size, trajectories=trajs, manifolds=sm),
+                               out / f"{name}-landscape.html")
+        if html_scene is not None:  # needs pyvista's trame extras; the PNG is always there
+            sec.files.append(html_scene.name)
         sec.figures.append((f"{name}-landscape.png", "The landscape in (w1, w2, w3): minima w1 w2 w3 = 3 (green), "
                             "strict saddles on the axes (orange), the non-strict saddle at the origin (purple), "
                             "trajectories from a sphere of radius 0.4 (tubes coloured by loss), and the stable (blue) "

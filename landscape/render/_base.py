@@ -66,11 +66,21 @@ def save_mesh(mesh, path):
 
 
 def save_html(pl, path):
-    """Export an interactive HTML scene if this pyvista installation can (trame); else None."""
+    """Export an interactive HTML scene if this pyvista installation can (its trame extras); else None.
+
+    The plotter is closed either way.
+    """
+    import warnings
+
     try:
-        _atomic(Path(path), lambda tmp: pl.export_html(tmp))
+        exporter = getattr(getattr(pl, "trame", None), "export_html", None) or pl.export_html
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _atomic(Path(path), exporter)
     except Exception:  # noqa: BLE001 - optional feature: any failure means "not supported here"
         return None
+    finally:
+        pl.close()
     return Path(path)
 
 
