@@ -97,9 +97,9 @@ def _run_network(name, widths, sigma, out, size, bar):
 
     # trajectories: small and large initialisation
     rng = np.random.default_rng(0)
-    small_t = 12.0 if h <= 2 else (60.0 if net.n_params <= 3 else 400.0)
+    small_t = 12.0 if h <= 2 else (500.0 if net.n_params <= 3 else 400.0)
     runs = {
-        "small": (init.gaussian(net, 0.05 if net.n_params <= 3 else 1e-2, rng=rng), small_t, "log"),
+        "small": (init.gaussian(net, 0.1 if net.n_params <= 3 else 1e-2, rng=rng), small_t, "log"),
         "large": (init.gaussian(net, 1.0, rng=rng), 20.0, "log"),
     }
     trajectories = {}
