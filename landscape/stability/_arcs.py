@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import check_positive_float
+from ..core import _kernels
 from ..critical._points import representative
 from ..critical._subsets import check_subset
 from ..errors import LandscapeValueError
@@ -126,21 +127,19 @@ def _null_vector(M, rng, tol=1e-10):
     return v / np.linalg.norm(v)
 
 
+def _free_vectors(layers, rng, tol):
+    """Per hidden layer i: a unit vector in ``ker(W_{i+1}) ∩ ker(W_i^T)``, or None."""
+    return [_null_vector(np.vstack([layers[i], layers[i - 1].T]), rng, tol) for i in range(1, len(layers))]
+
+
 def free_chain(net, W, rng=0, tol=1e-10):
     """Unit vectors ``z_i`` (hidden layers) in ``ker(W_{i+1}) ∩ ker(W_i^T)``, or None.
 
     An insertion path through them touches the existing network nowhere: the only new
     word of ``(A + alpha V)^h`` is the path itself.
     """
-    rng = np.random.default_rng(rng)
-    Wl = net.layers(W)
-    z = []
-    for i in range(1, net.depth):
-        v = _null_vector(np.vstack([Wl[i], Wl[i - 1].T]), rng, tol)
-        if v is None:
-            return None
-        z.append(v)
-    return z
+    z = _free_vectors(net.layers(W), np.random.default_rng(rng), tol)
+    return None if any(v is None for v in z) else z
 
 
 def insertion_direction(net, W, k, chain=None):
@@ -184,43 +183,29 @@ def escape_directions(net, W, tol=1e-10):
     """
     layers = net.layers(W)
     h = net.depth
-    F = [np.eye(net.widths[0])] + list(_prefix(layers))
+    F = _kernels.prefix_products(layers)
+    F[0] = np.eye(net.widths[0])
     R = net.Sigma - F[h]
-    G = [None] * (h + 1)
-    G[h] = R
-    for j in range(h, 1, -1):
-        G[j - 1] = layers[j - 1].T @ G[j]
-    rng = np.random.default_rng(0)
+    G = _kernels._backprop(layers, R)
+    free = _free_vectors(layers, np.random.default_rng(0), tol)  # free[i - 1]: hidden layer i
     candidates = []
     for a in range(1, h):
         for b in range(a + 1, h + 1):
+            z = free[a - 1 : b - 1]
+            if any(v is None for v in z):
+                continue
             M = G[b] @ F[a - 1].T
             u_, s_, vt = np.linalg.svd(M)
             if s_.size == 0 or s_[0] <= tol * max(1.0, float(np.abs(R).max())):
                 continue
-            z = []
-            for i in range(a, b):
-                v = _null_vector(np.vstack([layers[i], layers[i - 1].T]), rng, tol)
-                if v is None:
-                    break
-                z.append(v)
-            else:
-                V = [np.zeros(sh) for sh in net.shapes]
-                V[a - 1] = np.outer(z[0], vt[0])
-                for i in range(a + 1, b):
-                    V[i - 1] = np.outer(z[i - a], z[i - a - 1])
-                V[b - 1] = np.outer(u_[:, 0], z[-1])
-                candidates.append((b - a + 1, a, b, V))
+            V = [np.zeros(sh) for sh in net.shapes]
+            V[a - 1] = np.outer(z[0], vt[0])
+            for i in range(a + 1, b):
+                V[i - 1] = np.outer(z[i - a], z[i - a - 1])
+            V[b - 1] = np.outer(u_[:, 0], z[-1])
+            candidates.append((b - a + 1, a, b, V))
     for _, a, b, V in sorted(candidates, key=lambda c: (c[0], c[1])):
         yield a, b, V
-
-
-def _prefix(layers):
-    F = layers[0]
-    yield F
-    for w in layers[1:]:
-        F = w @ F
-        yield F
 
 
 def insertion_arc(net, S, k, alphas):

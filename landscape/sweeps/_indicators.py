@@ -52,9 +52,7 @@ def run_chunk(net, kind, scale, seeds, t_end, method, rtol, atol, loss_below, n_
     W = net.unflatten(theta_final)
     H = _kernels.hessian(W, net.Sigma)
     sharp = np.linalg.eigvalsh(H)[:, -1]
-    P = W[0]
-    for w in W[1:]:
-        P = w @ P
+    P = _kernels.prefix_products(W)[-1]
     sv = np.linalg.svd(P, compute_uv=False)
     for b in range(B):
         run = ds.isel(run=b)
