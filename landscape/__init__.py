@@ -36,6 +36,7 @@ the estimator (scikit-learn) are imported when used.
 from . import errors, init, io
 from ._version import __version__
 from .core import (
+    kernels,
     LinearNetwork,
     adjacency,
     balance_measure,
@@ -64,6 +65,7 @@ from .io import load, network_of, save, weights_at
 __all__ = [
     "__version__",
     "LinearNetwork",
+    "kernels",
     "adjacency",
     "weights_from_adjacency",
     "blk",

@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .core import _kernels
+from .core import kernels
 
 __all__ = ["DeepLinearRegressor"]
 
@@ -106,7 +106,7 @@ class DeepLinearRegressor(RegressorMixin, BaseEstimator):
                 self.itinerary_ = itinerary(traj, net)
                 W = net.to_data_coordinates(net.unflatten(traj["theta_final"].values))
                 self.weights_ = W
-                coef = _kernels.prefix_products(W)[-1]
+                coef = kernels.prefix_products(W)[-1]
         intercept = y_mean - coef @ x_mean
         if y.ndim == 1:
             self.coef_, self.intercept_ = coef[0], float(intercept[0])

@@ -9,12 +9,15 @@
 :func:`conserved_adjacency`               ``J Q(A) J``
 :func:`balance_measure`, :func:`is_balanced`, :func:`is_delta_balanced`
 :func:`is_nilpotent`                      ``A^k = 0`` by products, not eigenvalues
+``landscape.core.kernels``                the layer-list kernels, batched (the one implementation
+                                          every package uses: loss, flow field, HVP, Hessian)
 ``landscape.core.literal``                the spec's dense adjacency formulas (for checks)
 ========================================  ==========================================
 
 This layer imports numpy and scipy only.
 """
 
+from . import kernels, literal
 from ._adjacency import adjacency, blk, block_shift_mask, offsets, weights_from_adjacency
 from ._invariants import (
     balance_measure,
@@ -27,6 +30,8 @@ from ._invariants import (
 from ._network import LinearNetwork
 
 __all__ = [
+    "kernels",
+    "literal",
     "LinearNetwork",
     "adjacency",
     "weights_from_adjacency",

@@ -8,7 +8,7 @@ import numpy as np
 
 from .._validation import check_finite_array, describe
 from ..errors import LandscapeTypeError, SigmaError, WeightsError
-from . import _kernels
+from . import kernels
 from ._adjacency import adjacency, blk, check_widths, offsets, weights_from_adjacency
 
 __all__ = ["LinearNetwork"]
@@ -332,11 +332,11 @@ class LinearNetwork:
     # ------------------------------------------------------------------ loss and derivatives
     def end_to_end(self, W) -> np.ndarray:
         """The end-to-end matrix ``P = W_h ... W_1`` (the corner block of ``A^h``), shape ``(d_h, d_0)``."""
-        return _kernels.prefix_products(self.layers(W))[-1]
+        return kernels.prefix_products(self.layers(W))[-1]
 
     def loss(self, W) -> float:
         """``L = 1/2 ||Sigma - W_h ... W_1||_F^2 = 1/2 ||E - A^h||_F^2``."""
-        return float(_kernels.loss(self.layers(W), self._Sigma))
+        return float(kernels.loss(self.layers(W), self._Sigma))
 
     def gradient(self, W):
         """Gradient of ``L``; the gradient flow is ``dW/dt = -gradient(W)`` (spec 1.4).
@@ -346,7 +346,7 @@ class LinearNetwork:
         ``-sum_j (A^{h-j})^T (E - A^h) (A^{j-1})^T``).
         """
         layers, adj = self._layers(W)
-        return self._answer(_kernels.gradient(layers, self._Sigma), adj)
+        return self._answer(kernels.gradient(layers, self._Sigma), adj)
 
     def hvp(self, W, V):
         """Hessian-vector product: the directional derivative of :meth:`gradient` along ``V``.
@@ -355,7 +355,7 @@ class LinearNetwork:
         takes the form of ``W``.
         """
         layers, adj = self._layers(W)
-        return self._answer(_kernels.hvp(layers, self._Sigma, self.layers(V, name="V")), adj)
+        return self._answer(kernels.hvp(layers, self._Sigma, self.layers(V, name="V")), adj)
 
     def hessian(self, W) -> np.ndarray:
         """Dense Hessian of ``L`` on the ``n_params`` coordinates (order of :meth:`flatten`).
@@ -369,7 +369,7 @@ class LinearNetwork:
                 f"the dense Hessian of {self.n_params} parameters needs {self.n_params**2 * 8 / 2**30:.1f} GiB; "
                 f"the limit is {DENSE_HESSIAN_MAX_PARAMS} parameters. Use net.hessian_operator(W) instead."
             )
-        return _kernels.hessian(self.layers(W), self._Sigma)
+        return kernels.hessian(self.layers(W), self._Sigma)
 
     def hessian_operator(self, W):
         """The Hessian as a symmetric :class:`scipy.sparse.linalg.LinearOperator` (matrix free).
@@ -386,7 +386,7 @@ class LinearNetwork:
         def matmat(X):
             X = np.asarray(X, dtype=np.float64)
             Vs = self.unflatten(X.T)  # batch of directions
-            out = _kernels.hvp(layers, Sigma, Vs)
+            out = kernels.hvp(layers, Sigma, Vs)
             return np.concatenate([o.reshape(X.shape[1], -1) for o in out], axis=1).T
 
         def matvec(x):
@@ -399,8 +399,8 @@ class LinearNetwork:
         from ._invariants import balance_measure
 
         layers = self.layers(W)
-        grad, L = _kernels.gradient(layers, self._Sigma, return_loss=True)
-        P = _kernels.prefix_products(layers)[-1]
+        grad, L = kernels.gradient(layers, self._Sigma, return_loss=True)
+        P = kernels.prefix_products(layers)[-1]
         return {
             "loss": float(L),
             "gradient_norm": float(np.sqrt(sum(np.vdot(g, g) for g in grad))),

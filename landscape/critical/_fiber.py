@@ -8,7 +8,7 @@ import numpy as np
 
 from .._validation import check_int, check_rng, describe
 from .._version import __version__
-from ..core import _kernels
+from ..core import kernels
 from ..errors import LandscapeValueError, WeightsError
 from ._points import _common_attrs, _gradient_norms, representative
 from ._subsets import check_subset, critical_value, label
@@ -55,9 +55,9 @@ def quotient(net, W, *, tol=1e-8):
         ``(P, S, critical, gradient_norm, loss)``.
     """
     layers = net.layers(W)
-    grad, L = _kernels.gradient(layers, net.Sigma, return_loss=True)
+    grad, L = kernels.gradient(layers, net.Sigma, return_loss=True)
     gnorm = float(np.sqrt(sum(np.sum(g * g) for g in grad)))
-    P = _kernels.prefix_products(layers)[-1]
+    P = kernels.prefix_products(layers)[-1]
     critical = gnorm <= tol * _scale(net, layers)
     S = None
     if critical:
@@ -231,7 +231,7 @@ def fiber(net, S, n_samples=10, rng=None, strata="all", tol=1e-9):
         thetas.append(net.flatten(gauge(net, W, Gs)))
         names.append(name)
     theta = np.array(thetas)
-    L = _kernels.loss(net.unflatten(theta), net.Sigma)
+    L = kernels.loss(net.unflatten(theta), net.Sigma)
     gnorm = _gradient_norms(net, theta)
     LS = critical_value(net, S)
     scale = np.array([_scale(net, net.unflatten(t)) for t in theta])

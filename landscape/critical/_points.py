@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import check_int
-from ..core import _kernels
+from ..core import kernels
 from .._version import __version__
 from ..errors import LandscapeValueError
 from ._subsets import check_subset, count_admissible, label, lowest_subsets
@@ -86,7 +86,7 @@ def _gradient_norms(net, theta, chunk=4096):
     """``||grad L||_F`` of many flat points, in chunks to bound memory."""
     out = np.empty(theta.shape[0])
     for lo in range(0, theta.shape[0], chunk):
-        g = _kernels.gradient(net.unflatten(theta[lo : lo + chunk]), net.Sigma)
+        g = kernels.gradient(net.unflatten(theta[lo : lo + chunk]), net.Sigma)
         out[lo : lo + chunk] = np.sqrt(sum(np.sum(x * x, axis=(-2, -1)) for x in g))
     return out
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from .._validation import check_finite_array, check_int, check_positive_float, describe
 from .._version import __version__
-from ..core import _kernels
+from ..core import kernels
 from ..errors import LandscapeTypeError, LandscapeValueError, WeightsError
 from ._problem import FlowProblem
 from ._scipy import SCIPY_METHODS, integrate_scipy
@@ -179,7 +179,7 @@ def _diagnostics_unchecked(problem, net, theta):
     F, L = problem.field(theta)
     W = problem.layers(theta)
     C = [np.swapaxes(W[i + 1], -1, -2) @ W[i + 1] - W[i] @ np.swapaxes(W[i], -1, -2) for i in range(net.depth - 1)]
-    P = _kernels.prefix_products(W)[-1]
+    P = kernels.prefix_products(W)[-1]
     sv = np.linalg.svd(P, compute_uv=False)
     sq = np.stack([np.sum(w * w, axis=(-2, -1)) for w in W], axis=-1).max(axis=-1)
     return L, np.sqrt(np.sum(F * F, axis=-1)), C, sv, sq

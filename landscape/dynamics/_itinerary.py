@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._version import __version__
-from ..core import _kernels
+from ..core import kernels
 from ..errors import LandscapeValueError
 
 __all__ = ["learnt_subsets", "itinerary"]
@@ -105,7 +105,7 @@ def itinerary(traj, net=None, **selectors):
     valid = ~np.isnan(theta[:, 0])
     theta, t = theta[valid], t[valid]
     W = net.unflatten(theta)
-    P = _kernels.prefix_products(W)[-1]
+    P = kernels.prefix_products(W)[-1]
     masks = learnt_subsets(net, P)
     sigma = net.sigma
     k = sigma.size

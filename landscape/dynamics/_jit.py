@@ -5,7 +5,7 @@ Hairer's DOPRI5, exact landing on output times, stopping events) inside one comp
 function that runs the batch in parallel threads. Same arithmetic as the numpy
 ``dopri5`` method; the point is speed for batches of small networks, where numpy's
 per-call overhead dominates. The gradient is the layer-list kernel of
-:mod:`landscape.core._kernels` written out in loops.
+:mod:`landscape.core.kernels` written out in loops.
 
 numba is imported when this method is first used, never by ``import landscape``.
 """

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import check_positive_float
-from ..core import _kernels
+from ..core import kernels
 from ..critical._points import representative
 from ..critical._subsets import check_subset
 from ..errors import LandscapeValueError
@@ -183,10 +183,10 @@ def escape_directions(net, W, tol=1e-10):
     """
     layers = net.layers(W)
     h = net.depth
-    F = _kernels.prefix_products(layers)
+    F = kernels.prefix_products(layers)
     F[0] = np.eye(net.widths[0])
     R = net.Sigma - F[h]
-    G = _kernels._backprop(layers, R)
+    G = kernels.backprop(layers, R)
     free = _free_vectors(layers, np.random.default_rng(0), tol)  # free[i - 1]: hidden layer i
     candidates = []
     for a in range(1, h):

@@ -176,9 +176,9 @@ def submanifolds(net, W_star, *, radius=1e-2, max_radius=2.0, t_max=1e4, n_point
     loss = np.full((nb, n_points), np.nan)
     ok = ~np.isnan(theta[..., 0])
     if ok.any():
-        from ..core import _kernels
+        from ..core import kernels
 
-        loss[ok] = _kernels.loss(net.unflatten(theta[ok]), net.Sigma)
+        loss[ok] = kernels.loss(net.unflatten(theta[ok]), net.Sigma)
     n_unstable = neg.size + int(has_unstable_arc)
     n_stable = int(np.sum(lam > band)) + int(has_stable_arc)
     ds = xr.Dataset(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core import _kernels
+from ..core import kernels
 from ..dynamics import gradient_flow, itinerary
 
 __all__ = ["run_chunk", "INDICATORS"]
@@ -50,9 +50,9 @@ def run_chunk(net, kind, scale, seeds, t_end, method, rtol, atol, loss_below, n_
     out = {name: [] for name in INDICATORS}
     theta_final = ds["theta_final"].values
     W = net.unflatten(theta_final)
-    H = _kernels.hessian(W, net.Sigma)
+    H = kernels.hessian(W, net.Sigma)
     sharp = np.linalg.eigvalsh(H)[:, -1]
-    P = _kernels.prefix_products(W)[-1]
+    P = kernels.prefix_products(W)[-1]
     sv = np.linalg.svd(P, compute_uv=False)
     for b in range(B):
         run = ds.isel(run=b)

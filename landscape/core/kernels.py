@@ -18,7 +18,20 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["prefix_products", "loss", "gradient", "hvp", "hessian", "end_to_end_jacobian"]
+__all__ = [
+    "prefix_products",
+    "end_to_end",
+    "backprop",
+    "half_sq_norm",
+    "loss",
+    "gradient",
+    "flow_field",
+    "workspace",
+    "hvp",
+    "hessian",
+    "end_to_end_jacobian",
+    "conserved_quantities",
+]
 
 
 def _T(M):
@@ -33,16 +46,17 @@ def prefix_products(W):
     return F
 
 
-def _half_sq(R):
+def half_sq_norm(R):
+    """``1/2 ||R||_F^2`` over the last two axes (an array over leading batch axes)."""
     return 0.5 * np.einsum("...ij,...ij->...", R, R)
 
 
 def loss(W, Sigma):
     """``L = 1/2 ||Sigma - W_h ... W_1||_F^2`` (an array over leading batch axes)."""
-    return _half_sq(Sigma - prefix_products(W)[-1])
+    return half_sq_norm(Sigma - prefix_products(W)[-1])
 
 
-def _backprop(W, R):
+def backprop(W, R):
     """``[G_1, ..., G_h]`` with ``G_h = R`` and ``G_{j-1} = W_j^T G_j``."""
     h = len(W)
     G = [None] * (h + 1)
@@ -52,31 +66,80 @@ def _backprop(W, R):
     return G
 
 
-def _gradient_transposed(W, Sigma):
-    """``(-[dL/dW_j]^T for j = 1..h, R)``: the flow field, transposed, by plain products only.
+def end_to_end(W):
+    """The end-to-end matrix ``P = W_h ... W_1`` (the corner block of ``A^h``)."""
+    return prefix_products(W)[-1]
 
-    ``G_j^T = R^T W_{j+1:h}`` obeys ``G_{j-1}^T = G_j^T W_j``, and
-    ``(dL/dW_j)^T = -F_{j-1} G_j^T``: every product is a plain one, which matters for
-    stacks of small matrices (numpy multiplies them much faster untransposed).
+
+def workspace(W, Sigma):
+    """Work arrays for :func:`flow_field` on layer lists shaped like ``W`` (reuse across calls)."""
+    batch = W[0].shape[:-2]
+    d = [W[0].shape[-1]] + [Wj.shape[-2] for Wj in W]
+    h = len(W)
+    return {
+        "F": [None] + [np.empty(batch + (d[j], d[0])) for j in range(1, h + 1)],
+        "GT": [np.empty(batch + (d[0], d[j])) for j in range(h + 1)],
+        "T": [np.empty(batch + (d[j - 1], d[j])) for j in range(1, h + 1)],
+        "R": np.empty(batch + (d[h], d[0])),
+    }
+
+
+def flow_field(W, Sigma, out=None, work=None):
+    """The flow field ``-dL/dW_j`` for ``j = 1..h`` and the loss, by plain products only.
+
+    With the transposed back-propagated residuals ``G_j^T = R^T W_{j+1:h}``, which obey
+    ``G_{j-1}^T = G_j^T W_j``, the field is ``-dL/dW_j = (F_{j-1} G_j^T)^T``: every
+    product is an untransposed one, which matters for stacks of small matrices (numpy
+    multiplies them much faster untransposed). This is the one gradient implementation
+    of the package; :func:`gradient` and the integrators call it.
+
+    Parameters
+    ----------
+    W : list of ndarray
+        ``W_j`` of shape ``(..., d_j, d_{j-1})``.
+    Sigma : ndarray of shape (d_h, d_0)
+    out : list of ndarray, optional
+        Arrays (or views, e.g. into a flat state) receiving ``-dL/dW_j``.
+    work : dict, optional
+        From :func:`workspace`; avoids fresh temporaries on repeated calls.
+
+    Returns
+    -------
+    field : list of ndarray
+        ``[-dL/dW_1, ..., -dL/dW_h]`` (``out`` if given).
+    loss : ndarray of shape (...)
     """
-    F = prefix_products(W)
-    R = Sigma - F[-1]
-    GT = np.ascontiguousarray(_T(R))
-    gT = [None] * len(W)
-    for j in range(len(W), 1, -1):
-        gT[j - 1] = F[j - 1] @ GT
-        GT = GT @ W[j - 1]
-    gT[0] = GT
-    return gT, R
+    h = len(W)
+    if work is None:
+        work = workspace(W, Sigma)
+    F, GT, T, R = work["F"], work["GT"], work["T"], work["R"]
+    F[1][...] = W[0]
+    for j in range(2, h + 1):
+        np.matmul(W[j - 1], F[j - 1], out=F[j])
+    np.subtract(Sigma, F[h], out=R)
+    GT[h][...] = _T(R)
+    if out is None:
+        out = [np.empty(Wj.shape) for Wj in W]
+    for j in range(h, 1, -1):
+        np.matmul(F[j - 1], GT[j], out=T[j - 1])
+        out[j - 1][...] = _T(T[j - 1])
+        np.matmul(GT[j], W[j - 1], out=GT[j - 1])
+    out[0][...] = _T(GT[1])
+    return out, half_sq_norm(R)
 
 
 def gradient(W, Sigma, *, return_loss: bool = False):
     """Gradient ``[dL/dW_1, ..., dL/dW_h]`` of the loss (the flow is its negative)."""
-    gT, R = _gradient_transposed(W, Sigma)
-    grad = [np.negative(_T(g)) for g in gT]
+    field, L = flow_field(W, Sigma)
+    grad = [np.negative(g, out=g) for g in field]
     if return_loss:
-        return grad, _half_sq(R)
+        return grad, L
     return grad
+
+
+def conserved_quantities(W):
+    """``[C_1, ..., C_{h-1}]`` with ``C_i = W_{i+1}^T W_{i+1} - W_i W_i^T`` (batched, no checks)."""
+    return [_T(W[i + 1]) @ W[i + 1] - W[i] @ _T(W[i]) for i in range(len(W) - 1)]
 
 
 def hvp(W, Sigma, V):
@@ -88,7 +151,7 @@ def hvp(W, Sigma, V):
     h = len(W)
     F = prefix_products(W)
     R = Sigma - F[-1]
-    G = _backprop(W, R)
+    G = backprop(W, R)
     dF = [None, V[0]]
     for j in range(2, h + 1):
         dF.append(W[j - 1] @ dF[j - 1] + V[j - 1] @ F[j - 1])
@@ -139,7 +202,7 @@ def hessian(W, Sigma) -> np.ndarray:
     d = [W[0].shape[-1]] + [Wj.shape[-2] for Wj in W]
     F = prefix_products(W)
     R = Sigma - F[-1]
-    G = _backprop(W, R)
+    G = backprop(W, R)
     J = end_to_end_jacobian(W, F)
     Finput = [np.broadcast_to(np.eye(d[0]), batch + (d[0], d[0]))] + F[1:]
     H = _T(J) @ J
