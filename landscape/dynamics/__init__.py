@@ -4,13 +4,16 @@
 :func:`gradient_flow`               integrate ``dW/dt = -grad L``, batched, many methods
 :func:`gradient_descent`            ``W <- W - eta grad L`` with divergence detection
 :data:`METHODS`                     the method registry's names
+:mod:`landscape.dynamics.solvers`   the one solver registry (every method, one interface)
+:class:`FlowProblem`                the batched field ``-grad L`` on flat states, its Jacobian
 :mod:`landscape.dynamics.closed_forms`  exact solutions the integrators are tested against
 :func:`itinerary`                   the saddle-to-saddle route of a trajectory
 ==================================  =================================================
 """
 
-from . import closed_forms
+from . import closed_forms, solvers
 from ._flow import METHODS, gradient_descent, gradient_flow
+from ._problem import FlowProblem
 from ._itinerary import itinerary, learnt_subsets
 
-__all__ = ["gradient_flow", "gradient_descent", "METHODS", "closed_forms", "itinerary", "learnt_subsets"]
+__all__ = ["gradient_flow", "gradient_descent", "METHODS", "FlowProblem", "solvers", "closed_forms", "itinerary", "learnt_subsets"]

@@ -11,29 +11,12 @@ from .._validation import check_finite_array, check_int, check_positive_float, d
 from .._version import __version__
 from ..core import kernels
 from ..errors import LandscapeTypeError, LandscapeValueError, WeightsError
+from . import solvers
 from ._problem import FlowProblem
-from ._scipy import SCIPY_METHODS, integrate_scipy
-from ._solvers import BATCHED_METHODS, Status, integrate
+from ._solvers import Status
+from .solvers import METHODS
 
 __all__ = ["gradient_flow", "gradient_descent", "METHODS", "as_batch"]
-
-#: every method name gradient_flow accepts, batched ones first
-METHODS = tuple(BATCHED_METHODS) + ("dopri5-jit",) + SCIPY_METHODS + ("auto",)
-
-
-def _resolve_method(method, net):
-    if not isinstance(method, str):
-        raise LandscapeTypeError(f"method must be a string, one of {list(METHODS)}; got {describe(method)}.")
-    for name in METHODS:
-        if name.lower() == method.lower():
-            break
-    else:
-        raise LandscapeValueError(f"method must be one of {list(METHODS)}; got {method!r}.")
-    if name == "auto":
-        from ._jit import available
-
-        name = "dopri5-jit" if available() else "dopri5"
-    return name
 
 
 def as_batch(net, W0, name="W0"):
@@ -99,8 +82,9 @@ def gradient_flow(net, W0, t_end, *, method="auto", rtol=1e-8, atol=1e-10, times
         ``"dopri5-jit"`` (the same method compiled with numba, one trajectory per thread:
         the fastest for batches of small networks), or a ``scipy.integrate.solve_ivp``
         method: ``"RK45"``, ``"DOP853"``, ``"RK23"``, ``"LSODA"``, ``"Radau"``, ``"BDF"``
-        (the implicit ones get the exact Hessian as Jacobian). ``"auto"`` is
-        ``"dopri5-jit"`` when numba is installed, else ``"dopri5"``.
+        (the implicit ones get the exact Hessian as Jacobian), each run integrated on its
+        own. ``"auto"`` is ``"dopri5-jit"`` when numba is installed, else ``"dopri5"``.
+        The registry is :mod:`landscape.dynamics.solvers`.
     rtol, atol : float, default=1e-8, 1e-10
         Error tolerances (per trajectory, scipy's RMS norm).
     times : {"linear", "log"} or array_like, default="linear"
@@ -109,12 +93,14 @@ def gradient_flow(net, W0, t_end, *, method="auto", rtol=1e-8, atol=1e-10, times
         increasing array from 0 to ``t_end``. Steps land exactly on output times.
     n_points : int, default=201
     loss_below, gradient_norm_below : float, optional
-        Terminal events: a trajectory stops when its loss (or gradient norm) falls below
-        the value; ``t_event`` records when (the loss crossing is located by log-linear
-        interpolation within the last step).
+        Terminal events: a trajectory stops when its loss (or gradient norm) falls to
+        the value; ``t_event`` records when. Every method locates the crossing to its
+        own tolerance (root finding on the step's continuous extension, or scipy's dense
+        output), and the run's final state is the state at the crossing.
     max_wall_time : float, optional
         Budget in seconds; runs still going then stop with status ``"time_budget"``.
     first_step, max_step : float, optional
+        The first step size and the largest step size, per trajectory, for every method.
     progress : bool, optional
         Show a progress bar (default: only if the run lasts more than 2 s).
 
@@ -135,7 +121,7 @@ def gradient_flow(net, W0, t_end, *, method="auto", rtol=1e-8, atol=1e-10, times
     >>> round(float(ds.loss[-1]), 6)
     0.0
     """
-    name = _resolve_method(method, net)
+    solver = solvers.get(method)
     if not isinstance(t_end, numbers.Real) or isinstance(t_end, bool):
         raise LandscapeTypeError(f"t_end must be a real number; got {describe(t_end)}.")
     t_end = check_positive_float(t_end, name="t_end")
@@ -147,18 +133,16 @@ def gradient_flow(net, W0, t_end, *, method="auto", rtol=1e-8, atol=1e-10, times
             check_positive_float(value, name=label)
     theta0, batched = as_batch(net, W0)
     t_eval = _time_grid(t_end, n_points, times, t_min)
-    problem = FlowProblem(net)
-    if name in SCIPY_METHODS:
-        runner, target = integrate_scipy, name
-    elif name == "dopri5-jit":
-        from ._jit import integrate_jit
-
-        runner, target = integrate_jit, name
-    else:
-        runner, target = integrate, BATCHED_METHODS[name]
-    res = runner(problem, target, theta0, t_eval, rtol=rtol, atol=atol, first_step=first_step, max_step=max_step,
-                 loss_below=loss_below, gradient_norm_below=gradient_norm_below, max_wall_time=max_wall_time,
-                 progress=progress)
+    events = []
+    if loss_below is not None:
+        events.append(solvers.loss_below(loss_below))
+    if gradient_norm_below is not None:
+        events.append(solvers.gradient_norm_below(gradient_norm_below))
+    if max_step is not None and max_step != np.inf:
+        max_step = check_positive_float(max_step, name="max_step")
+    res = solvers.integrate(FlowProblem(net), solver.name, theta0, t_eval, rtol=rtol, atol=atol, first_step=first_step,
+                            max_step=max_step, events=events, max_wall_time=max_wall_time, progress=progress)
+    name = solver.name
     attrs = {"method": name, "rtol": rtol, "atol": atol, "nfev": np.int64(res["nfev"]), "njev": np.int64(res["njev"]),
              "wall_time": float(res["wall_time"]), "t_end": t_end}
     if loss_below is not None:
@@ -247,7 +231,7 @@ def trajectory_dataset(net, t_eval, res, attrs, batched, kind_of_time="time", ex
     return ds
 
 
-def gradient_descent(net, W0, step, n_steps, *, record_every=1, loss_below=None, divergence_threshold=1e100,
+def gradient_descent(net, W0, step, n_steps, *, record_every=1, loss_below=None, divergence_threshold=1e6,
                      progress=None):
     """Discrete gradient descent ``W <- W - step * grad L(W)`` (spec 8.1), batched like the flow.
 
@@ -264,9 +248,14 @@ def gradient_descent(net, W0, step, n_steps, *, record_every=1, loss_below=None,
         Keep every k-th iterate (and always the first and the last).
     loss_below : float, optional
         Stop a run when its loss falls below this value (status ``"event"``).
-    divergence_threshold : float, default=1e100
-        A run whose weights become non-finite or exceed this in absolute value stops
-        with status ``"diverged"``, keeping its last finite state.
+    divergence_threshold : float, default=1e6
+        A run diverges at the first iterate that leaves the bound: its loss exceeds
+        ``divergence_threshold * max(L(W0), 1/2 ||Sigma||_F^2)`` (the gradient flow
+        never raises the loss, and ``1/2 ||Sigma||_F^2`` is the loss at 0), or a weight
+        exceeds ``divergence_threshold * max(1, max|W0|, ||Sigma||_2^{1/h})`` in absolute
+        value, or a value is not finite. That iterate is discarded: the run stops with
+        status ``"diverged"``, keeping its last state inside the bound (finite loss),
+        and ``t_final`` is that state's time.
     progress : bool, optional
 
     Returns
@@ -304,6 +293,10 @@ def gradient_descent(net, W0, step, n_steps, *, record_every=1, loss_below=None,
     record = {int(k): j for j, k in enumerate(iters)}
     start = time.perf_counter()
     F, L = problem.field(theta)
+    L0_scale = np.maximum(L, 0.5 * float(np.sum(net.Sigma**2)))
+    loss_bound = divergence_threshold * L0_scale
+    sigma_max = float(np.linalg.norm(net.Sigma, 2)) if net.Sigma.size else 0.0
+    weight_bound = divergence_threshold * np.maximum(np.abs(theta).max(axis=1), max(1.0, sigma_max ** (1.0 / net.depth)))
     if loss_below is not None:
         hit = L <= loss_below
         status[hit], t_event[hit] = Status.EVENT, 0.0
@@ -313,14 +306,17 @@ def gradient_descent(net, W0, step, n_steps, *, record_every=1, loss_below=None,
             if act.size == 0:
                 break
             new = theta[act] + step * F[act]
-            bad = ~np.all(np.isfinite(new) & (np.abs(new) <= divergence_threshold), axis=1)
+            with np.errstate(over="ignore", invalid="ignore"):
+                Fn, Ln = problem.field(new)
+                bad = ~(np.all(np.abs(new) <= weight_bound[act, None], axis=1) & (Ln <= loss_bound[act])
+                        & np.isfinite(Ln) & np.all(np.isfinite(Fn), axis=1))
             status[act[bad]] = Status.DIVERGED
             good = act[~bad]
             theta[good] = new[~bad]
             done_steps[good] = k
             t_final[good] = k * step
-            Fg, Lg = problem.field(theta[good])
-            F[good], L[good] = Fg, Lg
+            Lg = Ln[~bad]
+            F[good], L[good] = Fn[~bad], Lg
             if k in record:
                 out[good, record[k]] = theta[good]
             if loss_below is not None:
@@ -332,6 +328,7 @@ def gradient_descent(net, W0, step, n_steps, *, record_every=1, loss_below=None,
     res = {"Y": out, "Y_final": theta, "t_final": t_final, "t_event": t_event, "status": status,
            "n_steps": done_steps, "n_rejected": np.zeros(B, dtype=np.int64)}
     attrs = {"method": "gradient_descent", "step": step, "n_iterations": np.int64(n_steps),
+             "divergence_threshold": divergence_threshold,
              "nfev": np.int64(problem.nfev), "njev": np.int64(0), "wall_time": time.perf_counter() - start}
     if loss_below is not None:
         attrs["loss_below"] = float(loss_below)

@@ -26,24 +26,31 @@ def available() -> bool:
 
 
 def kernel():
-    """``(batch, field)``: the compiled functions (compiled on first use, cached on disk)."""
+    """``(batch, field_batch)``: the compiled functions (compiled on first use, cached on disk)."""
     global _KERNEL
     if _KERNEL is None:
         from . import _jit_kernels
 
-        _KERNEL = (_jit_kernels.batch, _jit_kernels.field)
+        _KERNEL = (_jit_kernels.batch, _jit_kernels.field_batch)
     return _KERNEL
 
 
+#: the events the compiled loop knows (by name); others need a numpy or scipy method
+EVENTS = ("loss_below", "gradient_norm_below")
+
+
 def integrate_jit(problem, method, Y0, t_eval, *, rtol, atol, first_step=None, max_step=np.inf,
-                  loss_below=None, gradient_norm_below=None, max_wall_time=None, progress=None, max_steps=10**7):
-    """Same contract as :func:`landscape.dynamics._solvers.integrate` (``first_step``,
-    ``max_step`` and ``max_wall_time`` are handled between chunks of trajectories)."""
+                  events=(), max_wall_time=None, progress=None, max_steps=10**7):
+    """Same contract as :func:`landscape.dynamics._solvers.integrate`.
+
+    ``first_step`` and ``max_step`` act per trajectory inside the compiled loop; the
+    wall-time budget is checked between chunks of trajectories.
+    """
     import time
 
     from tqdm.auto import tqdm
 
-    from ._solvers import Status
+    from ._solvers import Status, event_values
 
     batch, _ = kernel()
     B, n = Y0.shape
@@ -57,8 +64,16 @@ def integrate_jit(problem, method, Y0, t_eval, *, rtol, atol, first_step=None, m
     yfin = np.empty((B, n))
     info = np.zeros((B, 6))
     start = time.perf_counter()
-    lb = -1.0 if loss_below is None else float(loss_below)
-    gb = -1.0 if gradient_norm_below is None else float(gradient_norm_below)
+    thresholds = {"loss_below": -1.0, "gradient_norm_below": -1.0}
+    for ev in events:
+        if ev.name not in EVENTS:
+            raise ValueError(f"dopri5-jit handles the events {list(EVENTS)}; got {ev.name!r} (use 'dopri5').")
+        thresholds[ev.name] = ev.params["threshold"]
+    lb, gb = thresholds["loss_below"], thresholds["gradient_norm_below"]
+    if getattr(problem, "sign", 1) != 1:
+        raise ValueError("dopri5-jit integrates the forward flow only (use 'dopri5' for the backward flow).")
+    fs = -1.0 if first_step is None else float(first_step)
+    ms = float(min(max_step, 1e300))
     chunk = max(1, min(B, 256))
     budget_hit = np.zeros(B, dtype=bool)
     with tqdm(total=B, disable=progress is False, delay=0 if progress else 2.0, leave=False, unit="run",
@@ -72,13 +87,18 @@ def integrate_jit(problem, method, Y0, t_eval, *, rtol, atol, first_step=None, m
                 info[lo:, 2] = np.nan
                 break
             batch(np.ascontiguousarray(Y0[lo:hi]), np.asarray(t_eval, dtype=np.float64), widths, poff, Sigma,
-                  float(rtol), float(atol), lb, gb, int(max_steps), out[lo:hi], yfin[lo:hi], info[lo:hi])
+                  float(rtol), float(atol), lb, gb, fs, ms, int(max_steps), out[lo:hi], yfin[lo:hi], info[lo:hi])
             bar.update(hi - lo)
     code = info[:, 0].astype(int)
+    which = np.full(B, -1)
+    stopped = np.flatnonzero(code == 2)
+    if stopped.size:  # which event stopped the run: the smallest value at the end
+        F, L = problem.field(yfin[stopped])
+        which[stopped] = np.argmin(event_values(events, yfin[stopped], F, L), axis=1)
     status = np.select([budget_hit, code == 1, code == 2], [Status.BUDGET, Status.SUCCESS, Status.EVENT], Status.FAILED)
     problem.nfev += int(info[:, 5].sum())
     return {
-        "Y": out, "t_final": info[:, 1].copy(), "Y_final": yfin, "status": status, "t_event": info[:, 2].copy(),
+        "Y": out, "t_final": info[:, 1].copy(), "Y_final": yfin, "status": status, "t_event": info[:, 2].copy(), "event": which,
         "n_steps": info[:, 3].astype(np.int64), "n_rejected": info[:, 4].astype(np.int64), "nfev": problem.nfev,
         "njev": 0, "wall_time": time.perf_counter() - start, "method": "dopri5-jit",
     }

@@ -2,7 +2,8 @@
 
 A state is ``theta`` of shape ``(B, n_params)`` (parameters ``W_1..W_h`` row-major). All
 solvers call this object with the one ODE convention of the package: the field is
-``dtheta/dt = -grad L(theta)``; time does not enter (the flow is autonomous).
+``dtheta/dt = -sign * grad L(theta)`` (``sign = 1`` the gradient flow, ``-1`` its
+time reversal, used to grow stable sets); time does not enter (the flow is autonomous).
 
 The field is evaluated into preallocated work arrays: for stacks of small matrices the
 cost of fresh temporaries (page faults of large allocations) exceeds the arithmetic.
@@ -20,8 +21,11 @@ __all__ = ["FlowProblem"]
 class FlowProblem:
     """Batched ``-grad L``, its Jacobian ``-H`` and the Gauss-Newton factor of a network."""
 
-    def __init__(self, net):
+    def __init__(self, net, sign=1):
+        if sign not in (1, -1):
+            raise ValueError(f"sign must be 1 (forward flow) or -1 (backward flow); got {sign!r}.")
         self.net = net
+        self.sign = sign
         self.Sigma = net.Sigma
         self.n = net.n_params
         self.widths = net.widths
@@ -56,14 +60,19 @@ class FlowProblem:
         if out is None:
             out = np.empty(Y.shape)
         _, L = kernels.flow_field(W, self.Sigma, out=self.layers(out), work=self._workspace(W))
+        if self.sign < 0:
+            np.negative(out, out=out)
         return out, L
 
     def hessian(self, Y):
-        """Dense Hessians ``(B, n, n)``; the Jacobian of the field is their negative."""
+        """Dense Hessians ``(B, n, n)`` times ``sign``; the Jacobian of the field is their negative."""
         self.njev += Y.shape[0]
-        return kernels.hessian(self.layers(Y), self.Sigma)
+        H = kernels.hessian(self.layers(Y), self.Sigma)
+        return H if self.sign > 0 else np.negative(H, out=H)
 
     def jacobian_P(self, Y):
         """``J_P`` of shape ``(B, d_h d_0, n)``: the field's Jacobian is ``-(J_P^T J_P + S)``."""
+        if self.sign < 0:
+            raise ValueError("the Gauss-Newton factor approximates the forward flow's Jacobian only.")
         self.njev += Y.shape[0]
         return kernels.end_to_end_jacobian(self.layers(Y))

@@ -31,7 +31,7 @@ import time
 
 import numpy as np
 
-__all__ = ["integrate", "BATCHED_METHODS", "Status"]
+__all__ = ["integrate", "BATCHED_METHODS", "Status", "Event", "loss_below", "gradient_norm_below", "distance_above"]
 
 PI_BETA = 0.04
 
@@ -284,13 +284,91 @@ def initial_step(problem, Y, F, order, rtol, atol):
     return np.minimum(100 * h0, h1)
 
 
+class Event:
+    """A terminal event: a run stops where ``value(Y, F, L)`` first reaches ``<= 0``.
+
+    ``value`` maps states ``Y`` (B, n), fields ``F`` (B, n) and losses ``L`` (B,) to
+    (B,) values. Every method locates the crossing to its own tolerance: the batched
+    methods by root finding on the step's continuous extension (a step of any size up
+    to an accepted one is as accurate as the accepted one), scipy's by its dense
+    output; the run then ends at the crossing (``t_final = t_event``).
+    """
+
+    def __init__(self, name, value, **params):
+        self.name = name
+        self.value = value
+        self.params = params
+
+    def __repr__(self):
+        return f"Event({self.name!r}, {self.params})"
+
+
+def loss_below(threshold):
+    """Stop when the loss falls to ``threshold`` (located on ``log L``, smooth on plateaus)."""
+    log_thr = np.log(float(threshold))
+    return Event("loss_below", lambda Y, F, L: np.log(np.maximum(L, 1e-300)) - log_thr, threshold=float(threshold))
+
+
+def gradient_norm_below(threshold):
+    """Stop when ``||grad L||_F`` falls to ``threshold``."""
+    thr = float(threshold)
+    return Event("gradient_norm_below", lambda Y, F, L: np.sqrt(np.sum(F * F, axis=-1)) - thr, threshold=thr)
+
+
+def distance_above(center, radius):
+    """Stop when ``||theta - center||`` reaches ``radius``."""
+    c = np.asarray(center, dtype=np.float64)
+    r = float(radius)
+    return Event("distance_above", lambda Y, F, L: r - np.sqrt(np.sum((Y - c) ** 2, axis=-1)), radius=r)
+
+
+def event_values(events, Y, F, L):
+    """``(B, n_events)`` values of the events (``+inf`` columns when there are none)."""
+    if not events:
+        return np.full((Y.shape[0], 1), np.inf)
+    return np.stack([ev.value(Y, F, L) for ev in events], axis=-1)
+
+
+def _locate(solver, Y, cache, dt, g_old, g_new, events, max_iter=100):
+    """Illinois root finding of the first event crossing inside accepted steps.
+
+    ``Y``/``cache`` are the states at the steps' starts, ``dt`` their accepted sizes,
+    ``g_old > 0 >= g_new`` the combined (min over events) values at both ends. Returns
+    the crossing offsets ``s`` in ``(0, dt]`` and the states and caches there.
+    """
+    a = np.zeros_like(dt)
+    b = dt.copy()
+    ga, gb = g_old.copy(), g_new.copy()
+    side = np.zeros(dt.shape, dtype=int)
+    for _ in range(max_iter):
+        live = (b - a) > 1e-15 * np.maximum(1.0, dt)
+        if not live.any():
+            break
+        with np.errstate(invalid="ignore", divide="ignore"):
+            s = b - gb * (b - a) / (gb - ga)
+        s = np.where((s > a) & (s < b), s, 0.5 * (a + b))
+        s = np.where(live, s, b)
+        Ys, _, cs = solver.attempt(Y, cache, s)
+        gs = event_values(events, Ys, cs["F"], cs["L"]).min(axis=1)
+        left = live & (gs <= 0.0)  # the crossing is at or before s
+        right = live & (gs > 0.0)
+        ga = np.where(left & (side == -1), 0.5 * ga, ga)
+        gb = np.where(right & (side == 1), 0.5 * gb, gb)
+        b, gb = np.where(left, s, b), np.where(left, gs, gb)
+        a, ga = np.where(right, s, a), np.where(right, gs, ga)
+        side = np.where(left, -1, np.where(right, 1, side))
+    Yb, _, cb = solver.attempt(Y, cache, b)
+    return b, Yb, cb
+
+
 def integrate(problem, method, Y0, t_eval, *, rtol, atol, first_step=None, max_step=np.inf,
-              loss_below=None, gradient_norm_below=None, max_wall_time=None, progress=None):
+              events=(), max_wall_time=None, progress=None):
     """Integrate a batch of trajectories; see the module docstring.
 
     Returns a dict with ``Y`` (B, T, n) (NaN after a trajectory stopped), ``t_final``,
-    ``Y_final``, ``status`` (B,), ``t_event`` (B,), ``n_steps``, ``n_rejected`` (B,),
-    and totals ``nfev``, ``njev``, ``wall_time``.
+    ``Y_final``, ``status`` (B,), ``t_event`` (B,), ``event`` (B,) (index into
+    ``events`` of the event that stopped the run, -1 if none), ``n_steps``,
+    ``n_rejected`` (B,), and totals ``nfev``, ``njev``, ``wall_time``.
     """
     from tqdm.auto import tqdm
 
@@ -298,18 +376,18 @@ def integrate(problem, method, Y0, t_eval, *, rtol, atol, first_step=None, max_s
     T = len(t_eval)
     t0 = float(t_eval[0])
     t_end = float(t_eval[-1])
+    events = list(events)
     solver = method(problem, rtol, atol)
     start = time.perf_counter()
     out = np.full((B, T, n), np.nan)
     out[:, 0] = Y0
     status = np.zeros(B, dtype=int)
     t_event = np.full(B, np.nan)
+    which = np.full(B, -1)
     n_steps = np.zeros(B, dtype=int)
     n_rej = np.zeros(B, dtype=int)
     Y_final = Y0.copy()
     t_final = np.full(B, t0)
-    thr_L = None if loss_below is None else float(loss_below)
-    thr_g = None if gradient_norm_below is None else float(gradient_norm_below)
 
     # the working set: trajectories still running, compacted when some stop
     ids = np.arange(B)
@@ -322,27 +400,12 @@ def integrate(problem, method, Y0, t_eval, *, rtol, atol, first_step=None, max_s
     dtw = np.minimum(dtw, max_step)
     sw = np.where(kw >= T, Status.SUCCESS, Status.RUNNING)
     err_prev = np.full(B, 1e-4)
-
-    def events(L, F, t_old, L_old, t_new):
-        """Status and event time of each entry (``RUNNING`` where no event fired)."""
-        st = np.full(L.shape, Status.RUNNING)
-        te = np.full(L.shape, np.nan)
-        if thr_L is not None:
-            h = L <= thr_L
-            with np.errstate(divide="ignore", invalid="ignore"):
-                frac = (np.log(L_old) - np.log(thr_L)) / (np.log(L_old) - np.log(np.maximum(L, 1e-300)))
-            frac = np.where(np.isfinite(frac), np.clip(frac, 0.0, 1.0), 1.0)
-            te = np.where(h, t_old + frac * (t_new - t_old), te)
-            st[h] = Status.EVENT
-        if thr_g is not None:
-            h = (np.sqrt(np.sum(F * F, axis=1)) <= thr_g) & (st == Status.RUNNING)
-            te = np.where(h, t_new, te)
-            st[h] = Status.EVENT
-        return st, te
-
-    st0, te0 = events(cw["L"], cw["F"], tw, cw["L"], tw)
-    sw = np.where(sw == Status.RUNNING, st0, sw)
-    t_event[:] = np.where(st0 == Status.EVENT, t0, np.nan)
+    gw = event_values(events, Yw, cw["F"], cw["L"])
+    at_start = gw.min(axis=1) <= 0.0
+    sw[at_start] = Status.EVENT
+    t_event[at_start] = t0
+    which[at_start] = np.argmin(gw[at_start], axis=1)
+    gw = gw.min(axis=1)
 
     bar = tqdm(total=t_end - t0, disable=progress is False, delay=0 if progress else 2.0,
                unit="t", leave=False, desc=f"{solver.name} x{B}")
@@ -354,7 +417,7 @@ def integrate(problem, method, Y0, t_eval, *, rtol, atol, first_step=None, max_s
                 g = ids[done]
                 status[g], Y_final[g], t_final[g] = sw[done], Yw[done], tw[done]
                 keep = ~done
-                ids, Yw, tw, kw, dtw, sw = ids[keep], Yw[keep], tw[keep], kw[keep], dtw[keep], sw[keep]
+                ids, Yw, tw, kw, dtw, sw, gw = ids[keep], Yw[keep], tw[keep], kw[keep], dtw[keep], sw[keep], gw[keep]
                 err_prev = err_prev[keep]
                 cw = _take(cw, keep)
             if ids.size == 0:
@@ -381,13 +444,30 @@ def integrate(problem, method, Y0, t_eval, *, rtol, atol, first_step=None, max_s
             new_dt = dti * fac
             # a step shortened to land on an output time must not shrink the next one
             new_dt = np.where(acc & lands, np.maximum(new_dt, np.minimum(dtw, dti * 5.0)), new_dt)
-            dtw = np.minimum(new_dt, max_step)
             n_rej[ids[~acc]] += 1
             n_steps[ids[acc]] += 1
-            t_old = tw.copy()
-            L_old = cw["L"].copy()
-            tw = np.where(acc, np.where(lands, target, tw + dti), tw)
+            # events: where the combined value crosses zero in an accepted step, locate the
+            # crossing and end the step there
+            with np.errstate(invalid="ignore", over="ignore"):
+                g_all = event_values(events, Ynew, c_new["F"], c_new["L"])
+            g_new = g_all.min(axis=1)
+            hit = np.flatnonzero(acc & (g_new <= 0.0))
+            step_len = dti.copy()
+            if hit.size:
+                s, Ys, cs = _locate(solver, Yw[hit], _take(cw, hit), dti[hit], gw[hit], g_new[hit], events)
+                Ynew[hit], step_len[hit] = Ys, s
+                for key, val in cs.items():
+                    if key in c_new:
+                        c_new[key][hit] = val
+                g_hit = event_values(events, Ys, cs["F"], cs["L"])
+                which[ids[hit]] = np.argmin(g_hit, axis=1)
+                gw_hit = g_hit.min(axis=1)
+                g_new[hit] = gw_hit
+                lands[hit] &= s >= dti[hit]
+            dtw = np.minimum(new_dt, max_step)
+            tw = np.where(acc, np.where(lands, target, tw + step_len), tw)
             Yw[acc] = Ynew[acc]
+            gw = np.where(acc, g_new, gw)
             for key, val in c_new.items():
                 if key in cw:
                     cw[key][acc] = val[acc]
@@ -399,10 +479,8 @@ def integrate(problem, method, Y0, t_eval, *, rtol, atol, first_step=None, max_s
             out[ids[landed], kw[landed]] = Yw[landed]
             kw[landed] += 1
             sw[landed[kw[landed] >= T]] = Status.SUCCESS
-            st, te = events(cw["L"], cw["F"], t_old, L_old, tw)
-            hit = acc & (st == Status.EVENT) & (sw == Status.RUNNING)
             sw[hit] = Status.EVENT
-            t_event[ids[hit]] = te[hit]
+            t_event[ids[hit]] = tw[hit]
             sw[(sw == Status.RUNNING) & (dtw < 1e-14 * np.maximum(1.0, np.abs(tw)))] = Status.FAILED
             progress_t = float(tw.min()) - t0
             if progress_t - shown > 1e-3 * (t_end - t0):
@@ -411,7 +489,7 @@ def integrate(problem, method, Y0, t_eval, *, rtol, atol, first_step=None, max_s
     finally:
         bar.close()
     return {
-        "Y": out, "t_final": t_final, "Y_final": Y_final, "status": status, "t_event": t_event,
+        "Y": out, "t_final": t_final, "Y_final": Y_final, "status": status, "t_event": t_event, "event": which,
         "n_steps": n_steps, "n_rejected": n_rej, "nfev": problem.nfev, "njev": problem.njev,
         "wall_time": time.perf_counter() - start, "method": solver.name,
     }
