@@ -20,33 +20,19 @@ def _trace(net, theta0, sign, t_max, max_radius, center, loss_stop, n_points):
     Forward (sign = +1) stops when the loss falls below ``loss_stop`` or the distance to
     ``center`` exceeds ``max_radius``; backward (sign = -1) at the radius.
     """
-    from scipy.integrate import solve_ivp
+    from ..dynamics import FlowProblem, solvers
 
-    from ..dynamics._problem import FlowProblem
-
-    problem = FlowProblem(net)
-
-    def fun(t, y):
-        return sign * problem.field(y[None])[0][0]
-
-    def far(t, y):
-        return max_radius - np.linalg.norm(y - center)
-
-    far.terminal = True
-    events = [far]
+    events = [solvers.distance_above(center, max_radius)]
     if sign > 0 and loss_stop is not None:
-        def dropped(t, y):
-            return problem.field(y[None])[1][0] - loss_stop
-
-        dropped.terminal = True
-        events.append(dropped)
+        events.append(solvers.loss_below(loss_stop))
     t_eval = np.concatenate([[0.0], np.geomspace(1e-4, t_max, 40 * n_points)])
-    sol = solve_ivp(fun, (0.0, t_max), theta0, method="DOP853", t_eval=t_eval, events=events, rtol=1e-10, atol=1e-12)
-    ts, ys = sol.t, sol.y.T
-    fired = [i for i, te in enumerate(sol.t_events) if te.size]
-    if fired:  # keep the stopping point as the last sample
-        ts = np.append(ts, sol.t_events[fired[0]][0])
-        ys = np.vstack([ys, sol.y_events[fired[0]][0]])
+    res = solvers.integrate(FlowProblem(net, sign=sign), "DOP853", theta0[None], t_eval, rtol=1e-10, atol=1e-12,
+                            events=events, progress=False)
+    ok = ~np.isnan(res["Y"][0, :, 0])
+    ts, ys = t_eval[ok], res["Y"][0, ok]
+    if res["event"][0] >= 0:  # keep the stopping point as the last sample
+        ts = np.append(ts, res["t_final"][0])
+        ys = np.vstack([ys, res["Y_final"][0]])
     # n_points samples spread evenly in log-distance from the critical point
     dist = np.linalg.norm(ys - center, axis=1)
     levels = np.geomspace(max(dist[0], 1e-300), max(dist.max(), dist[0] * (1 + 1e-12)), n_points)
