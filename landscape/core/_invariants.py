@@ -12,6 +12,7 @@ import numpy as np
 
 from .._validation import check_finite_array, check_int, check_positive_float
 from ..errors import LandscapeValueError, WeightsError
+from . import kernels
 from ._adjacency import adjacency, offsets, weights_from_adjacency
 
 __all__ = [
@@ -67,7 +68,7 @@ def conserved_quantities(W, *, widths=None, convention: str = "ATA-AAT") -> list
     """
     s = _sign(convention)
     W = _as_layers(W, widths)
-    return [s * (W[i + 1].T @ W[i + 1] - W[i] @ W[i].T) for i in range(len(W) - 1)]
+    return [s * C for C in kernels.conserved_quantities(W)]
 
 
 def conserved_adjacency(W, *, widths=None, convention: str = "ATA-AAT") -> np.ndarray:

@@ -162,8 +162,8 @@ def _diagnostics(net, theta):
 def _diagnostics_unchecked(problem, net, theta):
     F, L = problem.field(theta)
     W = problem.layers(theta)
-    C = [np.swapaxes(W[i + 1], -1, -2) @ W[i + 1] - W[i] @ np.swapaxes(W[i], -1, -2) for i in range(net.depth - 1)]
-    P = kernels.prefix_products(W)[-1]
+    C = kernels.conserved_quantities(W)
+    P = kernels.end_to_end(W)
     sv = np.linalg.svd(P, compute_uv=False)
     sq = np.stack([np.sum(w * w, axis=(-2, -1)) for w in W], axis=-1).max(axis=-1)
     return L, np.sqrt(np.sum(F * F, axis=-1)), C, sv, sq
