@@ -80,12 +80,12 @@ def workspace(W, Sigma):
     batch = W[0].shape[:-2]
     d = [W[0].shape[-1]] + [Wj.shape[-2] for Wj in W]
     h = len(W)
-    return {
-        "F": [None, None] + [np.empty(batch + (d[j], d[0])) for j in range(2, h + 1)],
-        "GT": [np.empty(batch + (d[0], d[j])) for j in range(h + 1)],
-        "T": [np.empty(batch + (d[j - 1], d[j])) for j in range(1, h + 1)],
-        "R": np.empty(batch + (d[h], d[0])),
-    }
+    work = {"F": [None, None] + [np.empty(batch + (d[j], d[0])) for j in range(2, h + 1)],
+            "R": np.empty(batch + (d[h], d[0]))}
+    if batch and d[h] * d[0] < _SMALL:  # the transposed form of _field_into
+        work["GT"] = [np.empty(batch + (d[0], d[j])) for j in range(h + 1)]
+        work["T"] = [np.empty(batch + (d[j - 1], d[j])) for j in range(1, h + 1)]
+    return work
 
 
 def _field_into(W, R, F, out, work):
@@ -98,14 +98,15 @@ def _field_into(W, R, F, out, work):
     G_j^T W_j``) are carried and ``out_j = (F_{j-1} G_j^T)^T``.
     """
     h = len(W)
-    GT, T = work["GT"], work["T"]
     if W[0].ndim == 2 or R.shape[-1] * R.shape[-2] >= _SMALL:
         G = R
         for j in range(h, 1, -1):
             np.matmul(G, _T(F[j - 1]), out=out[j - 1])
-            G = _T(W[j - 1]) @ G
-        out[0][...] = G
+            G = np.matmul(_T(W[j - 1]), G, out=out[0] if j == 2 else None)
+        if h == 1:
+            out[0][...] = G
         return out
+    GT, T = work["GT"], work["T"]
     GT[h][...] = _T(R)
     for j in range(h, 1, -1):
         np.matmul(F[j - 1], GT[j], out=T[j - 1])
