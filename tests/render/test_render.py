@@ -1,6 +1,14 @@
-"""Rendering off screen: gallery scripts, image comparison, the main job, bad input."""
+"""Rendering off screen: what the pictures show, gallery scripts, image comparison, bad input.
+
+Pictures are checked by content: the scene pyvista renders is recorded at the screenshot
+(camera, meshes, chart series), data points are projected with the recorded camera, and
+the PNG written to disk must show the expected colour there (the stable set blue, the
+unstable set red, a trajectory coloured by its loss, ...). Chart series must hold the
+numbers computed independently from the spec.
+"""
 
 import os
+import pickle
 import re
 import subprocess
 import sys
@@ -10,33 +18,361 @@ import numpy as np
 import pytest
 
 import landscape as ls
+from tests.helpers import closed_form_spectrum
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = Path(__file__).parent / "reference"
 SCRIPTS = sorted((ROOT / "gallery").glob("*/plot_*.py"))
 TOLERANCE = 60.0  # pyvista.compare_images error (mean pixel difference, 0-255 scale, summed over channels)
+BLUE, RED = "#1f5fbf", "#d62728"  # stable, unstable (the colour convention of the main job)
+GREEN, ORANGE, PURPLE = "#2ca02c", "#ff7f0e", "#7b2cbf"  # global minimum, strict, non-strict saddle
+KIND_COLOR = {"global_minimum": GREEN, "strict_saddle": ORANGE, "non_strict_saddle": PURPLE}
 
 
-def read_png(path):
+# ------------------------------------------------------------------ scenes and pixels
+def _picture_name(filename):
+    """The final name of a picture written atomically through a temporary ``.NAME.png.XXXX.png``."""
+    base = Path(str(filename)).name
+    m = re.fullmatch(r"\.(.+?\.png)\.[^.]+\.png", base)
+    return m.group(1) if m else base
+
+
+def _record(pl, filename):
+    r = pl.renderer
+    cam = r.GetActiveCamera()
+    M = cam.GetCompositeProjectionTransformMatrix(r.GetTiledAspectRatio(), -1, 1)
+    actors, plots = [], []
+    for actor in r.actors.values():
+        mapper = getattr(actor, "mapper", None)
+        mesh = getattr(mapper, "dataset", None) if mapper is not None else None
+        color = getattr(getattr(actor, "prop", None), "color", None)
+        actors.append({"mesh": None if mesh is None else mesh.copy(), "color": None if color is None else color.hex_rgb,
+                       "scalars": bool(getattr(mapper, "scalar_visibility", False)),
+                       "array": getattr(mapper, "array_name", None),
+                       "range": tuple(getattr(mapper, "scalar_range", (np.nan, np.nan)))})
+    if r.has_charts:
+        for chart in r._charts:
+            for p in chart.plots():
+                plots.append({"kind": type(p).__name__, "x": np.array(p.x), "y": np.array(p.y),
+                              "color": p.color.hex_rgb, "label": p.label})
+    return {"name": _picture_name(filename), "matrix": np.array([[M.GetElement(i, j) for j in range(4)] for i in range(4)]),
+            "actors": actors, "plots": plots}
+
+
+def record_scenes(setattr_):
+    """Wrap ``pyvista.Plotter.screenshot`` so every picture's scene is recorded; returns the list."""
     import pyvista as pv
 
-    return np.asarray(pv.read(str(path)).point_data.active_scalars).reshape(-1)
+    scenes = []
+    original = pv.Plotter.screenshot
+
+    def screenshot(self, filename=None, *args, **kwargs):
+        img = original(self, filename, *args, **kwargs)
+        scenes.append(_record(self, filename))
+        return img
+
+    setattr_(pv.Plotter, "screenshot", screenshot)
+    return scenes
 
 
+@pytest.fixture
+def scenes(monkeypatch):
+    return record_scenes(monkeypatch.setattr)
+
+
+def run_captured(script, out):
+    """Subprocess entry: run a gallery script, pickle its data (module globals) and its scenes."""
+    import runpy
+
+    scenes = record_scenes(setattr)
+    g = runpy.run_path(str(script), run_name="__main__")
+    data = {}
+    for k, v in g.items():
+        if k.startswith("_"):
+            continue
+        try:
+            pickle.dumps(v)
+        except Exception:  # noqa: BLE001 - modules, plotters, functions: not data
+            continue
+        data[k] = v
+    with open(out, "wb") as fh:
+        pickle.dump({"data": data, "scenes": {s["name"]: s for s in scenes}}, fh)
+
+
+def read_rgb(path):
+    from PIL import Image
+
+    return np.asarray(Image.open(path).convert("RGB"), dtype=float) / 255.0
+
+
+def to_pixels(scene, img, xyz):
+    """(rows, cols) of world points in the picture, through the recorded camera."""
+    xyz = np.atleast_2d(np.asarray(xyz, dtype=float))
+    h = np.c_[xyz, np.ones(len(xyz))] @ scene["matrix"].T
+    ndc = h[:, :3] / h[:, 3:4]
+    H, W = img.shape[:2]
+    return np.floor(H - (ndc[:, 1] + 1) / 2 * H).astype(int), np.floor((ndc[:, 0] + 1) / 2 * W).astype(int)
+
+
+def colour_mask(img, color, tol=0.04):
+    """Pixels of ``color``'s hue (saturated, not dark): shading changes brightness, not hue."""
+    from matplotlib.colors import rgb_to_hsv, to_rgb
+
+    hsv = rgb_to_hsv(img)
+    d = np.abs(hsv[..., 0] - rgb_to_hsv(np.asarray(to_rgb(color)))[0])
+    return (np.minimum(d, 1 - d) < tol) & (hsv[..., 1] > 0.35) & (hsv[..., 2] > 0.15)
+
+
+def shown(img, scene, xyz, color, radius=2):
+    """Fraction of the world points ``xyz`` with a pixel of ``color`` within ``radius`` of their projection.
+
+    ``color`` is a colour (matched by hue) or a boolean mask of the picture.
+    """
+    mask = colour_mask(img, color) if isinstance(color, str) else color
+    H, W = mask.shape
+    hits = [r0 >= 0 and c0 >= 0 and r0 < H and c0 < W and bool(mask[max(r0 - radius, 0): r0 + radius + 1,
+                                                                    max(c0 - radius, 0): c0 + radius + 1].any())
+            for r0, c0 in zip(*to_pixels(scene, img, xyz))]
+    return float(np.mean(hits))
+
+
+def assert_sets_coloured(img, scene, lines, centre, kinds=("stable", "unstable"), obstacles=()):
+    """Stable branches are drawn blue and unstable ones red, wherever a branch is seen clear of the others.
+
+    ``lines`` are ``[(kind, polyline in world coordinates)]``. Points closer than 8 pixels to
+    another branch, the saddle ``centre`` or an ``obstacles`` polyline are left out. Seen
+    through a translucent surface a colour keeps its side (red: R > B, blue: B > R); the
+    other set's colour must not appear there at all (matched by hue, so orange axes do not count).
+    """
+    redder, bluer = img[..., 0] - img[..., 2] > 0.25, img[..., 2] - img[..., 0] > 0.25
+    proj = [np.column_stack(to_pixels(scene, img, along(q, 0.0, 200))) for _, q in lines]
+    proj += [np.column_stack(to_pixels(scene, img, along(q, 0.0, 200))) for q in obstacles]
+    proj.append(np.column_stack(to_pixels(scene, img, centre)))
+    clear = {kind: [] for kind in kinds}
+    for i, (kind, q) in enumerate(lines):
+        if kind not in clear:
+            continue
+        pts = along(q, 0.0, 60)
+        P = np.column_stack(to_pixels(scene, img, pts))
+        others = np.concatenate([x for j, x in enumerate(proj) if j != i])
+        d = np.min(np.linalg.norm(P[:, None, :] - others[None, :, :], axis=2), axis=1)
+        clear[kind].append(pts[d > 8])
+    for kind, parts in clear.items():
+        pts = np.concatenate(parts)
+        assert len(pts) >= 40, f"the {kind} set is hardly visible ({len(pts)} clear points)"
+        own, other = (bluer, RED) if kind == "stable" else (redder, BLUE)
+        assert shown(img, scene, pts, own) >= 0.9, kind
+        assert shown(img, scene, pts, other) <= 0.1, kind
+
+
+def along(points, start=0.0, n=40):
+    """``n`` points spread by arc length over a polyline, from fraction ``start`` of its length."""
+    points = np.asarray(points, dtype=float)
+    s = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(points, axis=0), axis=1))])
+    at = np.linspace(start * s[-1], s[-1], n)
+    return np.column_stack([np.interp(at, s, points[:, k]) for k in range(points.shape[1])])
+
+
+def branches(sm):
+    """``[(kind, finite samples)]`` of a submanifolds dataset."""
+    out = []
+    for b in range(sm.sizes["branch"]):
+        th = sm.theta.values[b]
+        out.append((str(sm.branch_kind.values[b]), th[np.isfinite(th[:, 0])]))
+    return out
+
+
+def plasma(value, lo, hi):
+    import matplotlib
+
+    return matplotlib.colors.to_hex(matplotlib.colormaps["plasma"]((value - lo) / (hi - lo)))
+
+
+def assert_not_blank(path):
+    from landscape.render import is_blank
+
+    img = read_rgb(path)
+    assert not is_blank((img * 255).astype(np.uint8)), path.name
+
+
+# ------------------------------------------------------------------ render(ds) by kind
+NET = ([2, 2, 2, 2], [2.0, 1.0])
+# critical points of NET in order of loss, with their kind (h = 3: the top subsets are non-strict)
+ORDER = [((0, 1), "global_minimum"), ((0,), "non_strict_saddle"), ((1,), "strict_saddle"), ((), "non_strict_saddle")]
+
+
+def render_one(ds, path, **kwargs):
+    from landscape.render import render
+
+    written = render(ds, path, size="small", **kwargs)
+    assert written[0] == Path(path) and Path(path).is_file()
+    assert_not_blank(Path(path))
+    return written
+
+
+def test_trajectory_is_drawn_coloured_by_its_loss(tmp_path, scenes):
+    import pyvista as pv
+
+    net = ls.LinearNetwork(*NET)
+    traj = ls.gradient_flow(net, ls.init.gaussian(net, 0.05, rng=0), 50.0, times="log", n_points=100, method="dopri5")
+    written = render_one(traj, tmp_path / "traj.png", vtk=True)
+    (scene,) = scenes
+    (tube,) = [a for a in scene["actors"] if a["array"] == "value"]
+    lo, hi = float(np.min(traj.loss.values)), float(np.max(traj.loss.values))
+    np.testing.assert_allclose(tube["range"], (lo, hi), rtol=1e-9)  # the colour scale is the run's loss
+    mesh = tube["mesh"]
+    np.testing.assert_allclose([mesh["value"].min(), mesh["value"].max()], [lo, hi], rtol=1e-9)
+    img = read_rgb(written[0])
+    start = mesh.points[mesh["value"] >= hi - 1e-3 * (hi - lo)].mean(axis=0)
+    end = mesh.points[mesh["value"] <= lo + 1e-3 * (hi - lo)].mean(axis=0)
+    assert shown(img, scene, start, plasma(hi, lo, hi)) == 1.0  # high loss at the start
+    assert shown(img, scene, end, plasma(lo, lo, hi)) == 1.0  # low loss at the end
+    assert shown(img, scene, end, plasma(hi, lo, hi)) == 0.0
+    vtp = pv.read(str(written[1]))  # the mesh for ParaView carries the loss too
+    assert written[1] == tmp_path / "traj.vtp" and vtp.n_points == mesh.n_points
+    np.testing.assert_allclose(vtp["value"], mesh["value"])
+
+
+def test_critical_points_picture_holds_the_closed_form_spectra_coloured_by_kind(tmp_path, scenes):
+    net = ls.LinearNetwork(*NET)
+    render_one(ls.critical_points(net), tmp_path / "cp.png")
+    (scene,) = scenes
+    img = read_rgb(tmp_path / "cp.png")
+    for i, (S, kind) in enumerate(ORDER):
+        here = [p for p in scene["plots"] if p["x"].size and np.all(p["x"] == i)]
+        assert len(here) == 1 and here[0]["color"] == KIND_COLOR[kind], (S, here)
+        np.testing.assert_allclose(np.sort(here[0]["y"]), closed_form_spectrum(NET[1], set(S), 3), atol=1e-9)
+    for color in (GREEN, ORANGE, PURPLE):
+        assert colour_mask(img, color).sum() >= 60, color
+    for color in (BLUE, RED):
+        assert colour_mask(img, color).sum() == 0, color
+
+
+def test_itinerary_picture_holds_decreasing_critical_values(tmp_path, scenes):
+    net = ls.LinearNetwork(*NET)
+    traj = ls.gradient_flow(net, ls.init.gaussian(net, 0.05, rng=0), 50.0, times="log", n_points=100, method="dopri5")
+    it = ls.itinerary(traj)
+    render_one(it, tmp_path / "it.png")
+    (scene,) = scenes
+    (line,) = scene["plots"]
+    values = {0.5 * sum(s**2 for k, s in enumerate(NET[1]) if k not in S) for S, _ in ORDER}  # L_S, spec 3.2
+    assert all(min(abs(y - v) for v in values) < 1e-9 for y in line["y"])
+    assert np.all(np.diff(line["y"]) <= 0) and np.all(np.diff(line["x"]) >= 0)
+    np.testing.assert_allclose(line["y"][::2], it.plateau_loss.values)
+    assert line["y"][0] == pytest.approx(2.5)  # starts at the origin's plateau, L_{} = (2^2 + 1^2) / 2
+
+
+def test_inertia_picture_holds_the_hessian_spectrum(tmp_path, scenes):
+    net = ls.LinearNetwork(*NET)
+    render_one(ls.hessian_inertia(net, ls.representative(net, (2,))), tmp_path / "in.png")
+    (scene,) = scenes
+    (points,) = scene["plots"]
+    expected = closed_form_spectrum(NET[1], {1}, 3)
+    np.testing.assert_allclose(np.sort(points["y"]), expected, atol=1e-9)
+    assert np.sum(points["y"] < -1e-9) == 1 and points["y"].min() == pytest.approx(1.0 * (1.0 - 2.0))  # strict
+
+
+def test_fiber_picture_shows_critical_samples_where_they_are(tmp_path, scenes):
+    net = ls.LinearNetwork(*NET)
+    fib = ls.fiber(net, (1,), 30, rng=0)
+    for k in range(fib.sizes["sample"]):
+        W = ls.weights_at(fib, k)
+        assert net.loss(W) == pytest.approx(0.5 * 1.0**2, abs=1e-9)  # L_{1} = sigma_2^2 / 2
+    render_one(fib, tmp_path / "fib.png")
+    (scene,) = scenes
+    img = read_rgb(tmp_path / "fib.png")
+    strata = fib["stratum"].values
+    colors = {"orbit": "#1f77b4", "dead_paths": "#9467bd"}
+    assert set(strata.tolist()) == set(colors)
+    theta, xyz = [], []
+    for stratum, color in colors.items():
+        (actor,) = [a for a in scene["actors"] if a["color"] == color and a["mesh"] is not None and a["mesh"].n_points]
+        assert actor["mesh"].n_points == int(np.sum(strata == stratum))
+        assert shown(img, scene, actor["mesh"].points, color, radius=3) >= 0.8
+        theta.append(fib.theta.values[strata == stratum])
+        xyz.append(np.asarray(actor["mesh"].points))
+    # each colour marks its own stratum's samples: one affine projection (PCA) maps the samples to the points
+    X = np.c_[np.concatenate(theta), np.ones(len(strata))]
+    Y = np.concatenate(xyz)
+    assert X.shape[0] > X.shape[1] + 3
+    fit, *_ = np.linalg.lstsq(X, Y, rcond=None)
+    assert np.abs(X @ fit - Y).max() <= 1e-6 * (1 + np.abs(Y).max())
+
+
+def manifold_picture(path):
+    net = ls.LinearNetwork([1, 1, 1, 1], 3.0)
+    sm = ls.submanifolds(net, [np.zeros((1, 1))] * 3, n_points=30)
+    from landscape.render import render
+
+    render(sm, path, size="small")
+    return sm
+
+
+def test_scalar_stable_set_is_blue_and_unstable_set_red(tmp_path, scenes):
+    sm = manifold_picture(tmp_path / "manifolds.png")
+    (scene,) = scenes
+    kinds = branches(sm)
+    assert {k for k, _ in kinds} == {"stable", "unstable"}
+    for kind, th in kinds:
+        p = np.prod(th, axis=1)
+        assert np.all(p <= 1e-12) if kind == "stable" else np.all(p >= -1e-12)  # spec 5.5
+    # 3 parameters: drawn in the coordinates themselves
+    assert_sets_coloured(read_rgb(tmp_path / "manifolds.png"), scene, kinds, np.zeros(3))
+
+
+def test_matrix_saddle_sets_drawn_from_their_samples(tmp_path, scenes):
+    net = ls.LinearNetwork(*NET)
+    W = ls.representative(net, (1,))
+    sm = ls.submanifolds(net, W, n_points=12, max_stable=2)
+    render_one(sm, tmp_path / "sm.png")
+    (scene,) = scenes
+    kinds = [(k, th) for k, th in branches(sm) if len(th) >= 2]
+    lines = [a for a in scene["actors"] if a["color"] in (BLUE, RED) and a["mesh"] is not None and a["mesh"].n_points]
+    assert len(lines) == len(kinds) and {k for k, _ in kinds} == {"stable", "unstable"}
+    # the lines are one affine projection of the branches' samples (PCA), in branch order
+    theta = np.concatenate([th for _, th in kinds])
+    xyz = np.concatenate([np.asarray(a["mesh"].points) for a in lines])
+    X = np.c_[theta, np.ones(len(theta))]
+    assert X.shape[0] > X.shape[1] + 3
+    fit, *_ = np.linalg.lstsq(X, xyz, rcond=None)
+    assert np.abs(X @ fit - xyz).max() <= 1e-6 * (1 + np.abs(xyz).max())
+    for (kind, _), actor in zip(kinds, lines):
+        assert actor["color"] == (BLUE if kind == "stable" else RED), kind
+    centre = np.r_[net.flatten(W), 1.0] @ fit
+    drawn = [(kind, np.asarray(a["mesh"].points)) for (kind, _), a in zip(kinds, lines)]
+    assert_sets_coloured(read_rgb(tmp_path / "sm.png"), scene, drawn, centre)
+
+
+def test_render_refuses_other_datasets(tmp_path):
+    import xarray as xr
+
+    from landscape.io import LandscapeFileError
+    from landscape.render import render
+
+    with pytest.raises(LandscapeFileError, match="lacks the attributes 'landscape_kind'"):
+        render(xr.Dataset({"x": ("i", [1.0])}), tmp_path / "x.png")
+    cv = ls.critical_values(ls.LinearNetwork([2, 2, 2], [2.0, 1.0]))
+    with pytest.raises(ValueError, match=r"render expected a landscape dataset of kind \['trajectory'"):
+        render(cv, tmp_path / "x.png")
+
+
+# ------------------------------------------------------------------ gallery
 def run_script(script, out):
     env = dict(os.environ, LANDSCAPE_GALLERY_SIZE="small", LANDSCAPE_GALLERY_OUT=str(out))
     env.pop("DISPLAY", None)
-    res = subprocess.run([sys.executable, str(script)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    pkl = out / f"{script.stem}.pkl"
+    code = "import sys; from tests.render.test_render import run_captured; run_captured(sys.argv[1], sys.argv[2])"
+    res = subprocess.run([sys.executable, "-c", code, str(script), str(pkl)], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=600)
     assert res.returncode == 0, res.stderr[-3000:]
-    return res
+    with open(pkl, "rb") as fh:
+        return pickle.load(fh)
 
 
 @pytest.fixture(scope="module")
 def gallery_out(tmp_path_factory):
     out = tmp_path_factory.mktemp("gallery")
-    for script in SCRIPTS:
-        run_script(script, out)
-    return out
+    return out, {script.stem: run_script(script, out) for script in SCRIPTS}
 
 
 def test_there_is_a_script_for_every_spec_gallery_entry():
@@ -47,20 +383,173 @@ def test_there_is_a_script_for_every_spec_gallery_entry():
         assert (folder / "README.txt").is_file()
 
 
-@pytest.mark.parametrize("script", SCRIPTS, ids=lambda s: s.stem)
-def test_gallery_script_writes_non_blank_pictures(gallery_out, script):
-    from landscape.render import is_blank
+def series_match(scene, series):
+    """The chart's lines are the script's series (finite, positive where the axis is logarithmic)."""
+    plots = scene["plots"]
+    assert len(plots) == len(series)
+    for p, (x, y, label, color) in zip(plots, series):
+        assert p["label"] == label and p["color"] == color.lower()
+        x, y = np.asarray(x, float), np.asarray(y, float)
+        keep = np.isin(x, p["x"]) & np.isfinite(y)
+        np.testing.assert_allclose(p["y"], y[keep], rtol=1e-12)
 
+
+def _g1(data, scenes, image):
+    flows = data["flows"]
+    th = flows.theta.values  # (run, time, 2)
+    c = th[..., 1] ** 2 - th[..., 0] ** 2
+    np.testing.assert_allclose(c, c[:, :1] + 0 * c, atol=1e-6 * (1 + np.abs(c).max()))  # conserved hyperbolas
+    L = flows.loss.values
+    assert np.all(np.diff(L, axis=1) <= 1e-12 * (1 + L[:, :-1]))
+    p0 = th[:, 0, 0] * th[:, 0, 1]
+    on_stable = (np.abs(c[:, 0]) < 1e-9) & (p0 < 0)
+    assert on_stable.sum() == 2
+    np.testing.assert_allclose(L[on_stable, -1], 4.5, atol=1e-3)  # they run into the saddle
+    np.testing.assert_allclose(th[~on_stable, -1, 0] * th[~on_stable, -1, 1], 3.0, atol=1e-4)  # the others to w1 w2 = 3
+    scene, img = scenes["g1_phase_portrait.png"], image("g1_phase_portrait.png")
+    for side in (1, -1):
+        r = np.linspace(0.4, 2.3, 20)  # the unstable line w2 = w1 (no trajectory lies on it there)
+        assert shown(img, scene, side * np.c_[r, r, 0 * r] / np.sqrt(2), RED) >= 0.9
+        assert shown(img, scene, side * np.c_[r, r, 0 * r] / np.sqrt(2), BLUE) == 0.0
+        r = np.linspace(2.7, 4.0, 20)  # the stable line w2 = -w1 beyond the ring of starts
+        assert shown(img, scene, side * np.c_[r, -r, 0 * r] / np.sqrt(2), BLUE) >= 0.9
+        w = side * np.linspace(1.1, 2.7, 20)
+        assert shown(img, scene, np.c_[w, 3 / w, 0 * w], GREEN) >= 0.9  # the minima
+    tubes = [a for a in scene["actors"] if a["array"] == "value"]
+    assert len(tubes) == flows.sizes["run"]
+    for a, run_loss in zip(tubes, L):
+        assert run_loss.min() - 1e-12 <= a["mesh"]["value"].min() <= a["mesh"]["value"].max() <= run_loss.max() + 1e-12
+
+
+def _g2(data, scenes, image):
+    flows = data["flows"]
+    th = flows.theta.values
+    C = np.stack([th[..., 1] ** 2 - th[..., 0] ** 2, th[..., 2] ** 2 - th[..., 1] ** 2])
+    np.testing.assert_allclose(C, C[..., :1] + 0 * C, atol=1e-6)
+    L = flows.loss.values
+    assert np.all(np.diff(L, axis=1) <= 1e-12 * (1 + L[:, :-1])) and np.all(L[:, -1] < 1e-2 * L[:, 0])
+    scene, img = scenes["g2_scalar_depth3.png"], image("g2_scalar_depth3.png")
+    kinds = branches(data["manifolds"])
+    for kind, w in kinds:
+        p = np.prod(w, axis=1)
+        assert np.all(p <= 1e-12) if kind == "stable" else np.all(p >= -1e-12)
+    # the unstable branches lie under the trajectories escaping along them: check the stable ones
+    assert_sets_coloured(img, scene, kinds, np.zeros(3), kinds=("stable",), obstacles=list(th))
+    # the conserved-surface picture: its surfaces are the levels of run 5, and run 5 lies on both
+    c1, c2 = data["c1"], data["c2"]
+    np.testing.assert_allclose([c1, c2], C[:, 5, 0])
+    surf = {a["color"]: a["mesh"] for a in scenes["g2_conserved.png"]["actors"] if a["mesh"] is not None}
+    for color, f, level in (("#8c564b", lambda q: q[:, 1] ** 2 - q[:, 0] ** 2, c1),
+                            ("#17becf", lambda q: q[:, 2] ** 2 - q[:, 1] ** 2, c2)):
+        assert surf[color].n_points > 100
+        assert np.abs(f(np.asarray(surf[color].points)) - level).max() < 0.1
+
+
+def _g3(data, scenes, image):
+    sigma = np.array([3.0, 2.0, 1.0])
+    for (label, ds), dwell in zip(data["runs"].items(), ((1.0, 0.0, 0.5), (5.0, 5.0, 5.0))):
+        t, L, sv = ds.time.values, ds.loss.values, ds.singular_values.values
+        assert np.all(np.diff(L) <= 1e-12 * (1 + L[:-1])) and float(ds.loss_final) < 1e-8, label
+        np.testing.assert_allclose(sv[-1], sigma, atol=1e-3)
+        for k, L_S in enumerate((7.0, 2.5, 0.5)):  # passing L_{1..k}: modes 1..k learnt, the others not yet
+            i = int(np.argmin(np.abs(L - L_S)))
+            assert np.all(sv[i, :k] >= 0.8 * sigma[:k]) and np.all(sv[i, k:] <= 0.1 * sigma[k:]), (label, L_S)
+            near = np.abs(L - L_S) <= 0.05 * L_S
+            assert np.sum(np.diff(t)[near[:-1] & near[1:]]) >= dwell[k], (label, L_S)  # a plateau there
+        half = [t[np.argmax(sv[:, k] >= s / 2)] for k, s in enumerate(sigma)]
+        assert half[0] < half[1] < half[2], label  # one mode at a time, largest first
+    series_match(scenes["g3_singular_values.png"], data["series"])
+    runs = [(ds.time.values, ds.loss.values, label, c) for (label, ds), c in zip(data["runs"].items(), data["colors"])]
+    series_match(scenes["g3_loss.png"], runs)
+    img = image("g3_loss.png")
+    assert colour_mask(img, RED).sum() >= 150 and colour_mask(img, BLUE).sum() >= 150
+
+
+def _g4(data, scenes, image):
+    series_match(scenes["g4_loss.png"], data["series"])
+    for x, y, label, _ in data["series"]:
+        ok = np.isfinite(y) & (y > 0)
+        rate = -np.diff(np.log(y[ok])) / np.diff(x[ok])
+        assert rate.min() > 1.0, label  # no plateau: exponential decrease all along
+        assert y[ok][-1] < 1e-12
+
+
+def _g5(data, scenes, image):
+    sigma = [3.0, 2.0, 1.0]
+    order = [{0, 1, 2}, {0, 1}, {0, 2}, {0}, {1, 2}, {1}, {2}, set()]  # by L_S (spec fact 3)
+    for h in (2, 3):
+        plots = scenes[f"g5_spectra_depth{h}.png"]["plots"]
+        for i, S in enumerate(order):
+            (p,) = [q for q in plots if q["x"].size and np.all(q["x"] == i)]
+            np.testing.assert_allclose(np.sort(p["y"]), closed_form_spectrum(sigma, S, h), atol=1e-8)
+            top = S == set(range(len(S)))
+            kind = "global_minimum" if len(S) == 3 else ("strict_saddle" if h == 2 or not top else "non_strict_saddle")
+            assert p["color"] == KIND_COLOR[kind], (h, S)
+        img = image(f"g5_spectra_depth{h}.png")
+        for color in (GREEN, ORANGE) + ((PURPLE,) if h == 3 else ()):
+            assert colour_mask(img, color).sum() >= 60, (h, color)
+
+
+def _g6(data, scenes, image):
+    alphas = data["alphas"]
+    plots = scenes["g6_insertion_arcs.png"]["plots"]
+    for h, p in zip((2, 3, 4), plots):  # -sigma_1 alpha^h + alpha^(2h) / 2 at the origin (spec 5)
+        np.testing.assert_allclose(p["y"], -3.0 * alphas**h + 0.5 * alphas ** (2 * h), atol=1e-12)
+    strict, stable = scenes["g6_exchange_arcs.png"]["plots"]
+    np.testing.assert_allclose(strict["y"], -2 * np.sin(data["thetas"]) ** 2, atol=1e-12)  # spec fact 16
+    assert np.all(stable["y"] >= -1e-14) and np.all(stable["y"][np.abs(data["thetas"]) > 0.05] > 0)
+
+
+def _g7(data, scenes, image):
+    series_match(scenes["g7_gd.png"], data["series"])
+    (_, y30, _, _), (_, y36, _, _) = data["series"]
+    assert y30[-1] < 1e-20 < 1e-2 < y36[-1]  # threshold 1/3 (spec fact 22)
+    slope = np.polyfit(np.log(data["etas"]), np.log(data["drift"]), 1)[0]
+    assert slope == pytest.approx(2.0, abs=0.05)  # conservation broken at second order (fact 21)
+
+
+def _g8(data, scenes, image):
+    ds, p = data["ds"], data["p"]
+    t = ds.time.values
+    assert float(np.interp(0.0, p, t)) == pytest.approx(0.073698, abs=1e-4)  # spec fact 6
+    w = ds.theta.values
+    np.testing.assert_allclose(w[:, 1] ** 2 - w[:, 0] ** 2, -3.75, rtol=1e-10)
+    series_match(scenes["g8_rank_change.png"], [(t, p, "p = w_1 w_2", BLUE), (t, data["rank"], "rank A^2 (|p| > 0.05)", RED)])
+
+
+def _digits(data, scenes, image):
+    net, traj = data["net"], data["traj"]
+    np.testing.assert_allclose(data["sv"][-1][:9], net.sigma[:9], rtol=1e-3)  # every shown mode is learnt
+    assert float(traj.loss_final) < 1e-6
+    assert len(scenes["digits_sequential.png"]["plots"]) == 9
+    series_match(scenes["digits_sequential.png"], data["series"])
+
+
+def _plateaus(data, scenes, image):
+    frac = data["fraction"].values  # (network, scale)
+    assert np.all(np.diff(frac, axis=1) <= 0)  # fewer plateaus as the initial scale grows
+    assert np.all(frac[:, 0] == 1.0) and np.all(frac[:, -1] < 0.5)
+    series_match(scenes["plateau_fraction.png"], data["series"])
+
+
+CHECKS = {"plot_g1_phase_portrait": _g1, "plot_g2_scalar_depth3": _g2, "plot_g3_sequential_learning": _g3,
+          "plot_g4_simultaneous_learning": _g4, "plot_g5_hessian_spectra": _g5, "plot_g6_arc_profiles": _g6,
+          "plot_g7_gd_vs_gf": _g7, "plot_g8_rank_change": _g8, "plot_digits_sequential": _digits,
+          "plot_plateau_fraction": _plateaus}
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda s: s.stem)
+def test_gallery_script_pictures_show_its_data(gallery_out, script):
+    out, results = gallery_out
+    result = results[script.stem]
     stem = script.stem[len("plot_"):]
     m = re.match(r"(g\d)_", stem)
-    pictures = sorted(gallery_out.glob(f"{m.group(1)}_*.png" if m else f"{stem}*.png"))
+    pictures = sorted(out.glob(f"{m.group(1)}_*.png" if m else f"{stem}*.png"))
     assert pictures, f"{script.name} wrote no picture"
+    assert {p.name for p in pictures} == set(result["scenes"])
     for png in pictures:
-        import pyvista as pv
-
-        img = pv.read(str(png))
-        arr = np.asarray(img.point_data.active_scalars).reshape(img.dimensions[1], img.dimensions[0], -1)
-        assert not is_blank(arr), png.name
+        assert_not_blank(png)
+    CHECKS[script.stem](result["data"], result["scenes"], lambda name: read_rgb(out / name))
 
 
 def compare(image_path, reference_name):
@@ -75,15 +564,7 @@ def compare(image_path, reference_name):
 @pytest.mark.parametrize("picture, reference", [("g1_phase_portrait.png", "g1_phase_portrait.png"),
                                                 ("g2_scalar_depth3.png", "g2_scalar_depth3.png")])
 def test_gallery_pictures_match_references(gallery_out, picture, reference):
-    assert compare(gallery_out / picture, reference) <= TOLERANCE
-
-
-def manifold_picture(path):
-    net = ls.LinearNetwork([1, 1, 1, 1], 3.0)
-    sm = ls.submanifolds(net, [np.zeros((1, 1))] * 3, n_points=30)
-    from landscape.render import render
-
-    return render(sm, path, size="small")
+    assert compare(gallery_out[0] / picture, reference) <= TOLERANCE
 
 
 def test_manifold_picture_matches_reference(tmp_path):
@@ -93,32 +574,4 @@ def test_manifold_picture_matches_reference(tmp_path):
 
 def test_image_comparison_detects_a_different_picture(tmp_path, gallery_out):
     """The tolerance is meaningful: G1 against the G2 reference fails by far."""
-    assert compare(gallery_out / "g1_phase_portrait.png", "g2_scalar_depth3.png") > 5 * TOLERANCE
-
-
-def test_render_every_kind_and_vtk_export(tmp_path):
-    from landscape.render import render
-
-    net = ls.LinearNetwork([2, 2, 2, 2], [2.0, 1.0])
-    traj = ls.gradient_flow(net, ls.init.gaussian(net, 0.05, rng=0), 50.0, times="log", n_points=100)
-    for ds, name in [(traj, "traj"), (ls.itinerary(traj), "it"), (ls.critical_points(net), "cp"),
-                     (ls.fiber(net, (1,), 12, rng=0), "fib"), (ls.hessian_inertia(net, ls.representative(net, (2,))), "in")]:
-        written = render(ds, tmp_path / f"{name}.png", size="small", vtk=True)
-        assert written[0].is_file() and written[0].stat().st_size > 1000
-    assert (tmp_path / "traj.vtp").is_file()
-    import pyvista as pv
-
-    assert pv.read(str(tmp_path / "traj.vtp")).n_points > 10
-
-
-def test_render_refuses_other_datasets(tmp_path):
-    import xarray as xr
-
-    from landscape.io import LandscapeFileError
-    from landscape.render import render
-
-    with pytest.raises(LandscapeFileError, match="lacks the attributes 'landscape_kind'"):
-        render(xr.Dataset({"x": ("i", [1.0])}), tmp_path / "x.png")
-    cv = ls.critical_values(ls.LinearNetwork([2, 2, 2], [2.0, 1.0]))
-    with pytest.raises(ValueError, match=r"render expected a landscape dataset of kind \['trajectory'"):
-        render(cv, tmp_path / "x.png")
+    assert compare(gallery_out[0] / "g1_phase_portrait.png", "g2_scalar_depth3.png") > 5 * TOLERANCE
