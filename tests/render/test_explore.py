@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import landscape as ls
+from tests.render.test_render import BLUE, GREEN, ORANGE, PURPLE, RED, colour_mask, read_rgb
 
 
 @pytest.fixture(scope="module")
@@ -31,17 +32,13 @@ def test_explore_finishes_quickly_with_a_summary(report):
 
 
 def test_every_picture_is_non_blank_and_index_references_existing_files(report):
-    import pyvista as pv
-
     from landscape.render import is_blank
 
     out, _, _ = report
     pngs = sorted(out.glob("*.png"))
     assert len(pngs) >= 10
     for png in pngs:
-        img = pv.read(str(png))
-        arr = np.asarray(img.point_data.active_scalars).reshape(img.dimensions[1], img.dimensions[0], -1)
-        assert not is_blank(arr), png.name
+        assert not is_blank((read_rgb(png) * 255).astype(np.uint8)), png.name
     page = (out / "index.html").read_text()
     refs = re.findall(r"(?:src|href)='([^']+)'", page)
     assert len(refs) >= len(pngs)
@@ -49,6 +46,59 @@ def test_every_picture_is_non_blank_and_index_references_existing_files(report):
         assert (out / ref).is_file(), ref
     for png in pngs:
         assert png.name in refs
+
+
+SPEC_FACT_3 = {"{}": 7.0, "{3}": 6.5, "{2}": 5.0, "{2,3}": 4.5, "{1}": 2.5, "{1,3}": 2.0, "{1,2}": 0.5, "{1,2,3}": 0.0}
+SCALAR = {"{}": 4.5, "{1}": 0.0}
+SIGMA = {"widths-3333": [3.0, 2.0, 1.0], "scalar-depth3": [3.0]}
+
+
+def test_explore_pictures_show_the_spec_data(report):
+    """The data behind each picture: critical values (spec fact 3), flows that go downhill to a global
+    minimum, stable/unstable sets on the right sides, and the colours the captions promise."""
+    out, _, _ = report
+    for name, values in (("widths-3333", SPEC_FACT_3), ("scalar-depth3", SCALAR)):
+        cp = ls.load(out / f"{name}-critical.nc")  # behind {name}-spectra.png
+        assert dict(zip(cp.subset.values.tolist(), cp.loss.values.tolist())) == values
+        img = read_rgb(out / f"{name}-spectra.png")  # coloured by kind
+        kinds = (GREEN, PURPLE, ORANGE) if name == "widths-3333" else (GREEN, PURPLE)
+        for color in kinds:
+            assert colour_mask(img, color).sum() >= 40, (name, color)
+        assert colour_mask(img, BLUE).sum() == 0 and colour_mask(img, RED).sum() == 0
+        for size in ("small", "large"):  # behind {name}-loss.png and {name}-singular-values.png
+            flow = ls.load(out / f"{name}-flow-{size}.nc")
+            L = flow.loss.values
+            assert np.all(np.diff(L) <= 1e-12 * (1 + L[:-1])), (name, size)
+            assert float(flow.loss_final) < 1e-10
+            np.testing.assert_allclose(flow.singular_values.values[-1], SIGMA[name], atol=1e-5)
+        small = ls.load(out / f"{name}-itinerary-small.nc")
+        assert small.plateau_loss.values[0] == max(values.values()) and small.plateau_loss.values[-1] == 0.0
+        assert set(small.plateau_loss.values.tolist()) <= set(values.values())
+        sm = ls.load(out / f"{name}-manifolds.nc")  # behind {name}-manifolds.png
+        assert set(sm.branch_kind.values.tolist()) == {"stable", "unstable"}
+        img = read_rgb(out / f"{name}-manifolds.png")
+        assert colour_mask(img, BLUE).sum() >= 100 and colour_mask(img, RED).sum() >= 100
+    sm = ls.load(out / "scalar-depth3-manifolds.nc")
+    for b, kind in enumerate(sm.branch_kind.values):
+        p = np.prod(sm.theta.values[b], axis=1)
+        p = p[np.isfinite(p)]
+        assert np.all(p <= 1e-12) if kind == "stable" else np.all(p >= -1e-12)  # spec 5.5
+    import pyvista as pv
+
+    tube = pv.read(str(out / "widths-3333-trajectory-3d.vtp"))  # the 3D picture's mesh: coloured by the loss
+    small = ls.load(out / "widths-3333-flow-small.nc").loss.values
+    np.testing.assert_allclose([tube["value"].min(), tube["value"].max()], [small.min(), small.max()], rtol=1e-9)
+
+
+def test_explore_routes_visit_strictly_decreasing_critical_values(report):
+    """Issue 10, item 6: a route lists visited saddles only, and their critical values strictly decrease."""
+    out, _, _ = report
+    for name, values in (("widths-3333", SPEC_FACT_3), ("scalar-depth3", SCALAR)):
+        for size in ("small", "large"):
+            it = ls.load(out / f"{name}-itinerary-{size}.nc")
+            L = it.plateau_loss.values
+            assert set(L.tolist()) <= set(values.values()), (name, size)
+            assert np.all(np.diff(L) < 0), (name, size, it.attrs.get("route"))
 
 
 def test_explore_data_files_reload(report):
