@@ -78,7 +78,7 @@ class Solver:
     kind: str
     description: str
     conserves_invariants: bool = False
-    drift_factor: float = 100.0
+    drift_factor: float = 10.0
     backward: bool = True
     events: tuple | None = None
 
@@ -118,12 +118,12 @@ _DESCRIPTIONS = {
 }
 
 SOLVERS: dict[str, Solver] = {
-    "gauss": Solver("gauss", "batched", _DESCRIPTIONS["gauss"], conserves_invariants=True, drift_factor=1e3),
-    "rosw": Solver("rosw", "batched", _DESCRIPTIONS["rosw"], drift_factor=1e3),
+    "gauss": Solver("gauss", "batched", _DESCRIPTIONS["gauss"], conserves_invariants=True),
+    "rosw": Solver("rosw", "batched", _DESCRIPTIONS["rosw"], drift_factor=100.0),
     "dopri5": Solver("dopri5", "batched", _DESCRIPTIONS["dopri5"]),
     "dopri5-jit": Solver("dopri5-jit", "compiled", _DESCRIPTIONS["dopri5-jit"], backward=False,
                          events=("loss_below", "gradient_norm_below")),
-    **{m: Solver(m, "scipy", _DESCRIPTIONS[m], drift_factor=1e3 if m in ("RK23", "LSODA", "BDF") else 100.0)
+    **{m: Solver(m, "scipy", _DESCRIPTIONS[m], drift_factor=100.0 if m in ("RK23", "LSODA", "BDF") else 10.0)
        for m in SCIPY_METHODS},
 }
 
