@@ -67,7 +67,7 @@ def test_global_minimum_fiber_dimension_and_components(h):
     assert int(fd.n_components) == 2 ** (h - 1)
 
 
-@settings(max_examples=100)
+@settings()
 @given(lst.networks(max_depth=5, max_width=5))
 def test_number_of_entries_and_representatives_are_critical(net):
     cp = ls.critical_points(net)
@@ -87,7 +87,6 @@ def test_number_of_entries_and_representatives_are_critical(net):
         np.testing.assert_allclose(P, Sigma_S, atol=1e-12 * scale)
 
 
-@settings(max_examples=40)
 @given(lst.networks(max_depth=5, max_width=5), st.data())
 def test_fiber_samples_are_critical_at_the_value(net, data):
     cp = ls.critical_points(net)
@@ -104,7 +103,7 @@ def test_fiber_samples_are_critical_at_the_value(net, data):
         assert ls.quotient(net, W).S == S
 
 
-@settings(max_examples=100)
+@settings()
 @given(lst.networks_and_weights(min_depth=2, max_depth=5, max_width=5), st.integers(0, 2**32 - 1))
 def test_gauge_preserves_loss_and_rotates_conserved_quantities(pair, seed):
     net, W = pair

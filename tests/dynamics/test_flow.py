@@ -14,7 +14,6 @@ from landscape.testing import strategies as lst
 ALL_METHODS = [m for m in METHODS if m != "auto"]
 
 
-@settings(max_examples=12)
 @given(lst.networks(max_depth=3, max_width=3).flatmap(lambda n: lst.weights(n).map(lambda W: (n, W))))
 @pytest.mark.parametrize("method", ALL_METHODS)
 def test_loss_never_increases_along_the_flow(method, pair):
@@ -25,7 +24,6 @@ def test_loss_never_increases_along_the_flow(method, pair):
     assert np.all(np.diff(L) <= 1e-7 * (1 + L[:-1])), np.diff(L).max()
 
 
-@settings(max_examples=25)
 @given(lst.networks_and_weights(max_depth=4, max_width=4))
 def test_conserved_quantities_along_the_flow(pair):
     net, W = pair
@@ -33,7 +31,6 @@ def test_conserved_quantities_along_the_flow(pair):
     assert float(np.max(ds.conserved_drift.values, initial=0.0)) <= 1e-11 * float(ds.conserved_scale)
 
 
-@settings(max_examples=20)
 @given(lst.networks_and_weights(max_depth=3, max_width=3), st.sampled_from(["gauss", "dopri5", "LSODA"]))
 def test_save_then_load_is_identical(tmp_path_factory, pair, method):
     net, W = pair
