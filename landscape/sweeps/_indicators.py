@@ -14,9 +14,10 @@ INDICATORS = {
     "loss_final": ((), "loss at the end"),
     "t_final": ((), "time at which the run ended (loss below the threshold, or t_end)"),
     "status": ((), "integrator status"),
-    "n_plateaus": ((), "saddles visited with a plateau (near Sigma_S for at least plateau_time, also at t_end)"),
-    "route": ((), "itinerary: learnt subsets visited"),
-    "escape_times": (("stage",), "times the trajectory left each visited subset"),
+    "n_plateaus": ((), "saddle visits (within plateau_distance of Sigma_S, loss near L_S, for at least plateau_time;"
+                       " a visit lasting to the end of the run counts)"),
+    "route": ((), "itinerary: the critical sets visited, or 'direct' when no saddle was"),
+    "escape_times": (("stage",), "departure times of the saddle visits the run left, in order"),
     "conserved_drift": ((), "max_t ||C_i(t) - C_i(0)||_F / max_i ||W_i||_F^2"),
     "singular_values": (("mode",), "singular values of the final end-to-end matrix"),
     "weight_norm": ((), "sqrt(sum_i ||W_i||_F^2) at the end"),
@@ -46,7 +47,6 @@ def run_chunk(net, kind, scale, seeds, t_end, method, rtol, atol, loss_below, n_
                        t_min=min(1e-3, t_end * 1e-4), loss_below=loss_below, progress=False)
     B = len(seeds)
     k = net.sigma.size
-    L_star = 0.5 * float(np.sum(np.sort(net.sigma)[::-1][net.rank:] ** 2))
     out = {name: [] for name in INDICATORS}
     theta_final = ds["theta_final"].values
     W = net.unflatten(theta_final)
@@ -56,13 +56,11 @@ def run_chunk(net, kind, scale, seeds, t_end, method, rtol, atol, loss_below, n_
     sv = np.linalg.svd(P, compute_uv=False)
     for b in range(B):
         run = ds.isel(run=b)
-        it = itinerary(run, net)
-        dwell = it["t_exit"].values - it["t_enter"].values
-        near = it["min_distance"].values <= plateau_distance
-        saddle = it["plateau_loss"].values > L_star + 1e-9 * (1.0 + L_star)  # a run stuck at t_end counts too
-        plateaus = int(np.sum((dwell >= plateau_time) & near & saddle))
+        it = itinerary(run, net, distance=plateau_distance, min_dwell=plateau_time)
+        saddle = it["saddle"].values
+        plateaus = int(np.sum(saddle))  # a run stuck at a saddle at t_end counts too
         esc = np.full(max_stages, np.nan)
-        exits = it["t_exit"].values[:-1][:max_stages]
+        exits = it["t_exit"].values[saddle & (it["t_exit"].values < float(run["t_final"]))][:max_stages]
         esc[: exits.size] = exits
         Wb = [w[b] for w in W]
         C = [Wb[i + 1].T @ Wb[i + 1] - Wb[i] @ Wb[i].T for i in range(net.depth - 1)]
