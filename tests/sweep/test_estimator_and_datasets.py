@@ -69,3 +69,70 @@ def test_digits_drops_constant_pixels():
     data = datasets.digits()
     constant = np.sum(data.X.std(axis=0) == 0)
     assert data.net.widths[0] == 64 - constant
+
+
+# ---------------------------------------------- convergence status (issue 10 item 8)
+def least_squares(X, Y):
+    return LinearRegression().fit(X, Y)
+
+
+def test_balanced_start_on_linnerud_reaches_least_squares_without_warning():
+    """random_state=1 draws det P(0) < 0; a 0-balanced flow keeps that sign and used to stall at S = {1,2}."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    data = datasets.linnerud()
+    model = DeepLinearRegressor(hidden_widths=(3, 3), init="balanced", random_state=1, method="dopri5")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model.fit(data.X, data.Y)
+    net = model.network_
+    W0 = ls.init.balanced(net, 0.1, rng=np.random.default_rng(1))
+    assert np.linalg.det(net.end_to_end(W0)) < 0  # the draw that stalled
+    lr = least_squares(data.X, data.Y)
+    np.testing.assert_allclose(model.coef_, lr.coef_, atol=1e-5 * np.abs(lr.coef_).max())
+    assert model.converged_ and model.status_ == "converged"
+    tol = model.tol * (1 + 0.5 * np.sum(net.sigma**2))
+    assert 0 <= model.loss_gap_ <= 2 * tol  # the event locates the crossing to the integrator tolerance
+    assert model.loss_gap_ < 1e-3 * net.sigma[-1] ** 2 / 2  # far below the stall value sigma_3^2 / 2
+    W_end = net.unflatten(model.trajectory_.theta_final.values)
+    assert ls.is_balanced(W_end, rtol=1e-6)  # the sign flip kept the start 0-balanced
+
+
+def test_fit_that_stops_short_warns_and_records_why():
+    from sklearn.exceptions import ConvergenceWarning
+
+    data = datasets.linnerud()
+    model = DeepLinearRegressor(hidden_widths=(3,), t_end=0.01, random_state=0, method="dopri5")
+    with pytest.warns(ConvergenceWarning, match="did not reach the least-squares fit"):
+        model.fit(data.X, data.Y)
+    assert not model.converged_ and model.status_ == "not_converged"
+    assert model.network_.rank == 3  # L* = 0: the gap is the final loss
+    assert model.loss_gap_ == pytest.approx(float(model.trajectory_.loss_final), rel=1e-12) and model.loss_gap_ > 1.0
+    # a start at a critical point: W = 0 never moves, the fit ends at the saddle {} and says so
+    model = DeepLinearRegressor(hidden_widths=(3, 3), init="balanced", init_scale=0.0, t_end=10.0, random_state=0,
+                                method="dopri5")
+    with pytest.warns(ConvergenceWarning, match=r"stalled near the saddle S = \{\}"):
+        model.fit(data.X, data.Y)
+    assert not model.converged_ and model.status_ == "saddle"
+    assert model.loss_gap_ == pytest.approx(0.5 * np.sum(model.network_.sigma**2), rel=1e-12)
+
+
+def test_fit_that_ends_before_the_first_stored_time_keeps_its_trajectory():
+    """On diabetes the loss threshold is reached at t ~ 0.28, before the log grid's first time t_end * 1e-4 = 1."""
+    from sklearn.datasets import load_diabetes
+
+    X, y = load_diabetes(return_X_y=True)
+    model = DeepLinearRegressor(random_state=0, method="dopri5").fit(X, y)
+    traj = model.trajectory_
+    t_final = float(traj.t_final)
+    stored = ~np.isnan(traj.theta.values).any(axis=1)
+    assert t_final < 1.0 and stored.sum() >= 100
+    assert model.converged_
+    assert traj.time.values[stored][-1] <= t_final < 2 * traj.time.values[stored][-1]  # the grid covers the fit
+    assert np.all(np.diff(traj.loss.values[stored]) <= 0)
+    W1, W2 = model.network_.to_data_coordinates(model.network_.unflatten(traj.theta_final.values))
+    np.testing.assert_allclose(model.coef_, (W2 @ W1)[0], rtol=1e-12)  # the coefficients are the trajectory's end
+    lr = least_squares(X, y)
+    np.testing.assert_allclose(model.coef_, lr.coef_, atol=1e-5 * np.abs(lr.coef_).max())
