@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import integrate, optimize
 
-from .._validation import check_int, check_positive_float
+from .._validation import check_finite_array, check_int, check_positive_float
 from ..errors import LandscapeValueError
 
 __all__ = [
@@ -159,33 +159,92 @@ def unbalanced_depth2(t, w0, sigma):
     return np.stack([ps / b, b], axis=1)
 
 
-def _psd_power(M, power):
-    lam, Q = np.linalg.eigh(M)
-    return (Q * np.clip(lam, 0.0, None) ** power) @ Q.T
+def _ach_field(P, Sigma, h, rank):
+    """``sum_{j=1}^h (P P^T)^{(h-j)/h} (Sigma - P) (P^T P)^{(j-1)/h}`` from the top ``rank`` singular triplets.
+
+    With the compact SVD ``P = U diag(s) V^T`` (kept to ``rank`` triplets),
+    ``(P P^T)^a = U diag(s^{2a}) U^T`` for ``a > 0`` and ``(P P^T)^0 = I_{d_h}`` (likewise
+    on the right with ``V``). The discarded singular values are zero in exact arithmetic.
+    """
+    U, s, Vt = np.linalg.svd(P, full_matrices=False)
+    U, s, Vt = U[:, :rank], s[:rank], Vt[:rank]
+    R = Sigma - P
+    RV = R @ Vt.T  # (d_h, rank)
+    UR = U.T @ R  # (rank, d_0)
+    URV = UR @ Vt.T  # (rank, rank)
+    out = np.zeros_like(P)
+    for j in range(1, h + 1):
+        a, b = (h - j) / h, (j - 1) / h
+        if a == 0 and b == 0:  # h = 1
+            out += R
+        elif a == 0:  # j = h: R (P^T P)^b
+            out += (RV * s ** (2 * b)) @ Vt
+        elif b == 0:  # j = 1: (P P^T)^a R
+            out += (U * s ** (2 * a)) @ UR
+        else:
+            out += (U * s ** (2 * a)) @ ((URV * s ** (2 * b)) @ Vt)
+    return out
 
 
 def zero_balanced_end_to_end(net, P0, t_eval, rtol=1e-12, atol=1e-14):
     """Integrate the Arora-Cohen-Hazan ODE of the end-to-end matrix (spec 6.3).
 
-    ``dP/dt = sum_{j=1}^h (P P^T)^{(h-j)/h} (Sigma - P) (P^T P)^{(j-1)/h}``, valid when the
-    weights are 0-balanced (then it is exact). ``P0`` is the initial end-to-end matrix.
+    ``dP/dt = sum_{j=1}^h (P P^T)^{(h-j)/h} (Sigma - P) (P^T P)^{(j-1)/h}``, exact when the
+    weights are 0-balanced (``C_i = 0``). ``P0`` is the initial end-to-end matrix.
+
+    The fractional powers are taken from the compact SVD of ``P`` restricted to its rank
+    ``k`` at ``t = 0`` (the number of singular values of ``P0`` above
+    ``max(d_0, d_h) * eps * ||P0||_2``, at most the bottleneck ``r``). For ``h >= 2`` the
+    flow keeps that rank (``d s_i/dt = h s_i^{2-2/h} <Sigma - P, u_i v_i^T>``, so a zero
+    singular value stays zero), and ``(P P^T)^0 = I`` on the whole output space. Taking
+    eigenvalues of ``P P^T`` instead (rank deficient whenever ``d_0 != d_h`` or a hidden
+    layer is narrower than both ends) gives round-off eigenvalues ``~1e-16`` whose powers
+    ``(1e-16)^{1/h}`` are a noisy, non-Lipschitz term of size ``~1e-6 - 1e-11``: an
+    adaptive solver at ``rtol = 1e-12`` then takes steps ``~1e-7`` and never finishes.
+
+    Parameters
+    ----------
+    net : LinearNetwork
+    P0 : array_like of shape (d_h, d_0)
+    t_eval : array_like of shape (T,)
+        Increasing times; ``t_eval[0]`` is the time of ``P0``.
+    rtol, atol : float, default=1e-12, 1e-14
+        Tolerances of scipy's ``DOP853``.
 
     Returns
     -------
-    ndarray of shape (len(t_eval), d_h, d_0)
+    ndarray of shape (T, d_h, d_0)
+
+    Examples
+    --------
+    >>> import landscape as ls
+    >>> net = ls.LinearNetwork([2, 4, 3, 3], [3.0, 2.0])
+    >>> P = zero_balanced_end_to_end(net, net.end_to_end(ls.init.balanced(net, rng=0)), [0.0, 20.0])
+    >>> (np.round(P[-1], 8) + 0.0).tolist()
+    [[3.0, 0.0], [0.0, 2.0], [0.0, 0.0]]
     """
     h = net.depth
     Sigma = net.Sigma
     shape = Sigma.shape
-    P0 = np.asarray(P0, dtype=float)
+    P0 = check_finite_array(P0, name="P0", shape=shape)
+    t_eval = check_finite_array(t_eval, name="t_eval", ndim=1)
+    if t_eval.size == 0 or np.any(np.diff(t_eval) <= 0):
+        raise LandscapeValueError(f"t_eval must be a non-empty increasing array of times; got {t_eval!r}.")
+    rtol = check_positive_float(rtol, name="rtol")
+    atol = check_positive_float(atol, name="atol")
+    s0 = np.linalg.svd(P0, compute_uv=False)
+    tiny = max(shape) * np.finfo(float).eps * (s0[0] if s0.size else 0.0)
+    rank = min(int(np.sum(s0 > tiny)), net.rank)
+    if t_eval.size == 1:
+        return P0[None].copy()
 
     def rhs(t, y):
-        P = y.reshape(shape)
-        left, right = P @ P.T, P.T @ P
-        R = Sigma - P
-        return sum(_psd_power(left, (h - j) / h) @ R @ _psd_power(right, (j - 1) / h) for j in range(1, h + 1)).ravel()
+        return _ach_field(y.reshape(shape), Sigma, h, rank).ravel()
 
-    sol = integrate.solve_ivp(rhs, (t_eval[0], t_eval[-1]), P0.ravel(), t_eval=t_eval, method="DOP853", rtol=rtol, atol=atol)
+    sol = integrate.solve_ivp(rhs, (t_eval[0], t_eval[-1]), P0.ravel(), t_eval=t_eval, method="DOP853", rtol=rtol,
+                              atol=atol)
+    if sol.status != 0:
+        raise LandscapeValueError(f"zero_balanced_end_to_end: the integration failed ({sol.message}).")
     return sol.y.T.reshape(len(t_eval), *shape)
 
 

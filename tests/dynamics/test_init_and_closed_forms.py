@@ -97,3 +97,88 @@ def test_small_init_escape_time_asymptotics():
 def test_unbalanced_depth2_conserves_c():
     w = cf.unbalanced_depth2(np.linspace(0, 1, 11), (0.3, 1.2), 2.0)
     np.testing.assert_allclose(w[:, 1] ** 2 - w[:, 0] ** 2, 1.2**2 - 0.3**2, rtol=1e-10)
+
+
+# ------------------------------------------------ the 0-balanced end-to-end ODE (spec 6.3)
+def _nonsquare_widths():
+    """The widths of issue 10 item 9, fixed hard cases, and seeded random ones: d_0 != d_h, hidden wider and narrower."""
+    cases = [(2, 4, 3, 3), (3, 2, 4), (4, 6, 2, 5, 3), (1, 3, 2), (5, 7, 3), (3, 1, 1, 2)]
+    rng = np.random.default_rng(20240610)
+    while len(cases) < 10:
+        h = int(rng.integers(2, 5))
+        w = tuple(int(x) for x in rng.integers(1, 8, size=h + 1))
+        if w[0] != w[-1]:
+            cases.append(w)
+    return cases
+
+
+class _Deadline:
+    """Raise ``TimeoutError`` if the block takes longer than ``seconds`` (SIGALRM, main thread)."""
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+
+    def __enter__(self):
+        import signal
+
+        def fire(signum, frame):
+            raise TimeoutError(f"did not finish within {self.seconds} s")
+
+        self._old = signal.signal(signal.SIGALRM, fire)
+        signal.setitimer(signal.ITIMER_REAL, self.seconds)
+
+    def __exit__(self, *exc):
+        import signal
+
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, self._old)
+        return False
+
+
+@pytest.mark.parametrize("widths", _nonsquare_widths())
+def test_zero_balanced_end_to_end_equals_the_flow_of_balanced_weights(widths):
+    """The closed ODE of P, integrated on its own, equals the end-to-end matrix of the actual flow to 1e-7."""
+    seed = sum(widths) * 31 + len(widths)
+    rng = np.random.default_rng(seed)
+    k = min(widths[0], widths[-1])
+    sigma = np.sort(rng.uniform(0.5, 3.0, size=k))[::-1]
+    net = ls.LinearNetwork(list(widths), sigma)
+    W0 = ls.init.balanced(net, rng=seed)
+    assert ls.is_balanced(W0)
+    t = np.linspace(0.0, 2.0, 9)
+    with _Deadline(10.0):  # the eigen-decomposition version never finished on (2, 4, 3, 3)
+        P_ode = cf.zero_balanced_end_to_end(net, net.end_to_end(W0), t)
+    ds = ls.gradient_flow(net, W0, 2.0, method="DOP853", rtol=1e-12, atol=1e-14, times=t)
+    P_flow = np.array([net.end_to_end(ls.weights_at(ds, i)) for i in range(t.size)])
+    err = np.linalg.norm(P_ode - P_flow, axis=(1, 2))
+    np.testing.assert_array_less(err, 1e-7 * np.maximum(np.linalg.norm(P_flow, axis=(1, 2)), 1e-3))
+    assert err[-1] < 1e-7 * np.linalg.norm(P_flow[-1]) and np.linalg.norm(P_flow[-1] - P_flow[0]) > 1e-2  # it moved
+
+
+def test_zero_balanced_end_to_end_is_fast_on_widths_2_4_3_3():
+    net = ls.LinearNetwork([2, 4, 3, 3], [3.0, 2.0])
+    P0 = net.end_to_end(ls.init.balanced(net, rng=0))
+    import time
+
+    start = time.perf_counter()
+    with _Deadline(10.0):
+        P = cf.zero_balanced_end_to_end(net, P0, np.linspace(0.0, 20.0, 5))
+    assert time.perf_counter() - start < 2.0
+    np.testing.assert_allclose(P[-1], net.Sigma, atol=1e-8)  # rank 2 = min(d_0, d_h): the global minimum
+
+
+def test_zero_balanced_end_to_end_keeps_a_zero_singular_value():
+    """Hidden width 1 < min(d_0, d_h): P has rank 1 for all t and converges to the best rank-1 fit."""
+    net = ls.LinearNetwork([3, 1, 2], [2.0, 1.0])
+    P = cf.zero_balanced_end_to_end(net, net.end_to_end(ls.init.balanced(net, rng=3)), np.linspace(0.0, 30.0, 4))
+    s = np.linalg.svd(P, compute_uv=False)
+    np.testing.assert_array_less(s[:, 1], 1e-12)
+    np.testing.assert_allclose(s[-1, 0], 2.0, rtol=1e-9)
+
+
+def test_zero_balanced_end_to_end_names_bad_arguments():
+    net = ls.LinearNetwork([3, 3, 2], [2.0, 1.0])
+    with pytest.raises(ValueError, match=r"P0 must have shape \(2, 3\)"):
+        cf.zero_balanced_end_to_end(net, np.zeros((3, 2)), [0.0, 1.0])
+    with pytest.raises(ValueError, match="t_eval must be a non-empty increasing array"):
+        cf.zero_balanced_end_to_end(net, np.zeros((2, 3)), [1.0, 0.0])
