@@ -262,6 +262,70 @@ class LinearNetwork:
         net.loss_offset = 0.5 * (float(np.vdot(Y, Y)) / N - float(np.vdot(T, T)))
         return net
 
+    def reduction(self) -> dict:
+        """The maps between reduced and data coordinates, as stored by :func:`landscape.save`.
+
+        Returns
+        -------
+        dict
+            Copies of ``U`` (``d_h x d_h``) and ``V`` (``d_0 x d_0``), the rotations of the
+            target's SVD; ``input_map`` (``d_0 x m``: data ``W_1`` = reduced ``W_1 @ input_map``,
+            with m the data's input dimension) and ``input_map_inv`` (``m x d_0``), which also
+            hold the whitening of :meth:`from_data`; and ``loss_offset``. Identities and 0
+            for a network given by its singular values.
+        """
+        return {"U": self._U.copy(), "V": self._V.copy(), "input_map": self._input_map.copy(),
+                "input_map_inv": self._input_map_inv.copy(), "loss_offset": float(self.loss_offset)}
+
+    @classmethod
+    def from_reduction(cls, widths, sigma, *, U, V, input_map, input_map_inv, loss_offset=0.0) -> "LinearNetwork":
+        """Rebuild a network from its singular values and the maps of :meth:`reduction`.
+
+        ``LinearNetwork.from_reduction(net.widths, net.sigma, **net.reduction())`` has the
+        same ``Sigma``, rotations, whitening and ``loss_offset`` as ``net`` (used to read
+        back networks built by :meth:`from_data`).
+
+        Parameters
+        ----------
+        widths : sequence of int
+        sigma : array_like of shape (k,)
+            Singular values (1-D).
+        U : ndarray of shape (d_h, d_h)
+            Orthogonal.
+        V : ndarray of shape (d_0, d_0)
+            Orthogonal.
+        input_map : ndarray of shape (d_0, m)
+        input_map_inv : ndarray of shape (m, d_0)
+        loss_offset : float, default=0.0
+
+        Raises
+        ------
+        SigmaError
+            A map of the wrong shape, non-finite, or a rotation that is not orthogonal.
+        """
+        if np.ndim(sigma) > 1:
+            raise SigmaError(f"sigma must be 1-D singular values for from_reduction; got shape {np.shape(sigma)}.")
+        net = cls(widths, sigma)
+        d0, dh = net.widths[0], net.widths[-1]
+        U = check_finite_array(U, name="U", shape=(dh, dh), error=SigmaError)
+        V = check_finite_array(V, name="V", shape=(d0, d0), error=SigmaError)
+        for name, Q in (("U", U), ("V", V)):
+            if not np.allclose(Q.T @ Q, np.eye(Q.shape[0]), atol=1e-8):
+                raise SigmaError(f"{name} must be orthogonal ({name}^T {name} = I); got a matrix off by "
+                                 f"{np.abs(Q.T @ Q - np.eye(Q.shape[0])).max():.3g}.")
+        input_map = check_finite_array(input_map, name="input_map", ndim=2, error=SigmaError)
+        m = input_map.shape[1]
+        if input_map.shape[0] != d0:
+            raise SigmaError(f"input_map must have shape (d_0, m) = ({d0}, m); got shape {input_map.shape}.")
+        input_map_inv = check_finite_array(input_map_inv, name="input_map_inv", shape=(m, d0), error=SigmaError)
+        loss_offset = float(loss_offset)
+        if not np.isfinite(loss_offset):
+            raise SigmaError(f"loss_offset must be finite; got {loss_offset}.")
+        net._U, net._V = U.copy(), V.copy()
+        net._input_map, net._input_map_inv = input_map.copy(), input_map_inv.copy()
+        net.loss_offset = loss_offset
+        return net
+
     def to_data_coordinates(self, W) -> list[np.ndarray]:
         """Map reduced-coordinate weights to data coordinates (inverse of :meth:`from_data_coordinates`)."""
         W = [w.copy() for w in self.layers(W)]

@@ -6,6 +6,10 @@
 :func:`network_of`              the network a dataset was computed for
 :data:`FORMAT_VERSION`          the format version written and accepted
 ==============================  ===============================================
+
+Dataset metadata lives in one place, :mod:`landscape.io._schema`: the table
+``METADATA`` (``long_name``, ``units`` of every variable and coordinate of every kind), the
+``FLAGS`` vocabularies (``status``) and ``annotate``, the one function that applies them.
 """
 
 from ._netcdf import LandscapeFileError, check_dataset, load, network_of, save, weights_at

@@ -8,7 +8,7 @@ import numpy as np
 
 from .._atomic import atomic_write
 from ..errors import LandscapeValueError
-from ._schema import ARRAY_ATTRS, FORMAT_VERSION, KINDS
+from ._schema import ARRAY_ATTRS, FORMAT_VERSION, KINDS, annotate, decode_flags, encode_flags, network_from_attrs
 
 __all__ = ["save", "load", "weights_at", "network_of", "check_dataset", "LandscapeFileError"]
 
@@ -44,11 +44,62 @@ def check_dataset(ds, name="ds"):
     return ds
 
 
-def save(ds, path) -> Path:
-    """Write a landscape dataset to netCDF (HDF5, via h5netcdf) atomically.
+def _netcdf_attrs(attrs, where):
+    """Attributes as netCDF4 types: bool -> int8, None dropped; anything else unsupported raises."""
+    out = {}
+    for key, value in attrs.items():
+        if value is None:
+            continue
+        if isinstance(value, (bool, np.bool_)):
+            value = np.int8(value)
+        elif isinstance(value, (list, tuple)):
+            value = np.asarray(value)
+        if isinstance(value, np.ndarray):
+            if value.dtype == bool:
+                value = value.astype(np.int8)
+            if value.ndim > 1:
+                raise LandscapeFileError(f"{where} attribute {key!r} is a {value.ndim}-D array; netCDF attributes "
+                                         f"are 1-D (flatten it).")
+            if value.dtype.kind not in "iufUS":
+                raise LandscapeFileError(f"{where} attribute {key!r} has dtype {value.dtype}, which netCDF cannot "
+                                         f"store; use numbers or strings.")
+        elif isinstance(value, (complex, np.complexfloating)) or not isinstance(value, (str, int, float, np.number)):
+            raise LandscapeFileError(f"{where} attribute {key!r} is a {type(value).__name__}, which netCDF cannot "
+                                     f"store; use numbers or strings.")
+        out[key] = value
+    return out
 
-    The data go to a temporary file in the target's folder, which is then renamed over
-    ``path``: an interrupted write never leaves a half-written file where a good one was.
+
+def encode(ds):
+    """The dataset as written: CF metadata applied, status as flag codes, netCDF4-valid attributes.
+
+    ``ds`` is not modified.
+    """
+    out = ds.copy(deep=False)
+    out.attrs = dict(ds.attrs)
+    for name, var in out.variables.items():
+        var.attrs = dict(ds.variables[name].attrs)
+    annotate(out)
+    out = encode_flags(out)
+    out.attrs = _netcdf_attrs(out.attrs, "global")
+    for name, var in out.variables.items():
+        if var.dtype.kind == "c":
+            raise LandscapeFileError(f"variable {name!r} is complex, which netCDF4 cannot store; store its real "
+                                     f"and imaginary parts as two variables.")
+        var.attrs = _netcdf_attrs(var.attrs, f"variable {name!r}")
+    return out
+
+
+def save(ds, path) -> Path:
+    """Write a landscape dataset to netCDF4 (HDF5, via h5netcdf) atomically.
+
+    The file is valid netCDF4 (no ``invalid_netcdf``) and follows CF 1.10: every variable
+    and coordinate gets ``long_name`` and ``units`` from the one metadata table
+    (:data:`landscape.io._schema.METADATA`), ``status`` is stored as ``int8`` codes with
+    ``flag_values``/``flag_meanings`` (:func:`load` turns them back into strings), and the
+    file carries ``Conventions = "CF-1.10"``. The data go to a temporary file in the
+    target's folder, which is then renamed over ``path``: an interrupted write never
+    leaves a half-written file where a good one was.
 
     Parameters
     ----------
@@ -60,19 +111,27 @@ def save(ds, path) -> Path:
     -------
     pathlib.Path
         The path written.
+
+    Raises
+    ------
+    LandscapeFileError
+        ``ds`` is not a landscape dataset, the folder does not exist, or an attribute or
+        variable has a type netCDF4 cannot store.
     """
     check_dataset(ds)
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise LandscapeFileError(f"path must be in an existing folder; {str(folder)!r} does not exist.")
-    return atomic_write(path, lambda tmp: ds.to_netcdf(tmp, engine=ENGINE, invalid_netcdf=True), suffix=".tmp")
+    out = encode(ds)
+    return atomic_write(path, lambda tmp: out.to_netcdf(tmp, engine=ENGINE, invalid_netcdf=False), suffix=".tmp")
 
 
 def load(path):
     """Read a dataset written by :func:`save`, checking kind and format version.
 
-    Only netCDF/HDF5 is read (through h5netcdf); nothing is ever unpickled.
+    Only netCDF/HDF5 is read (through h5netcdf); nothing is ever unpickled. Flag-coded
+    ``status`` variables come back as their meanings (strings), as in memory.
 
     Raises
     ------
@@ -90,6 +149,10 @@ def load(path):
     except (OSError, ValueError) as exc:
         raise LandscapeFileError(f"{str(path)!r} is not a netCDF/HDF5 file that landscape can read ({exc}).") from exc
     check_dataset(ds, name=repr(str(path)))
+    try:
+        decode_flags(ds, name=repr(str(path)))
+    except ValueError as exc:
+        raise LandscapeFileError(str(exc)) from exc
     for key in ARRAY_ATTRS:  # netCDF stores a length-1 attribute as a scalar
         if key in ds.attrs:
             ds.attrs[key] = np.atleast_1d(ds.attrs[key])
@@ -97,11 +160,22 @@ def load(path):
 
 
 def network_of(ds):
-    """Rebuild the :class:`~landscape.LinearNetwork` a dataset was computed for."""
-    from ..core import LinearNetwork
+    """Rebuild the :class:`~landscape.LinearNetwork` a dataset was computed for.
 
+    Networks built by :meth:`~landscape.LinearNetwork.from_data` (or from a target matrix)
+    come back with the same ``Sigma``, data rotations ``U``, ``V``, whitening and
+    ``loss_offset``: the same loss at the same weights, in reduced and data coordinates.
+    """
     check_dataset(ds)
-    return LinearNetwork([int(w) for w in np.atleast_1d(ds.attrs["widths"])], np.atleast_1d(ds.attrs["sigma"]))
+    if "widths" not in ds.attrs or "sigma" not in ds.attrs:
+        raise LandscapeFileError(
+            f"a landscape {ds.attrs['landscape_kind']!r} dataset without the attributes 'widths' and 'sigma' does not "
+            f"describe one network (a sweep lists its networks in network_widths and network_sigma)."
+        )
+    try:
+        return network_from_attrs(ds.attrs)
+    except ValueError as exc:
+        raise LandscapeFileError(f"the dataset's network attributes are inconsistent ({exc}).") from exc
 
 
 def weights_at(ds, index, **selectors):

@@ -1,22 +1,47 @@
-"""The one place where dataset names, units and the format version are defined.
+"""The one place where dataset names, metadata, flags and the format version are defined.
 
 Every dataset landscape writes carries ``attrs["landscape_kind"]`` (what it holds) and
 ``attrs["landscape_format"]`` (:data:`FORMAT_VERSION`); readers refuse anything else.
 Weights are stored flat on a ``param`` dimension (``W_1, ..., W_h``, each row-major, the
 package-wide order) with coordinates ``layer``, ``row`` and ``col`` so that
 :func:`landscape.weights_at` recovers every matrix exactly.
+
+Metadata (CF conventions 1.10)
+------------------------------
+:data:`METADATA` is the only table of ``long_name`` and ``units``; :func:`annotate` is the
+only function that applies it, to every data variable and coordinate, for every kind.
+Builders call it, and :func:`landscape.save` calls it again before writing, so a file is
+annotated whichever module built its dataset. Every quantity of the package is
+dimensionless (the loss, weights and singular values are numbers in the reduced
+coordinates of spec 1.2, and gradient-flow time is the flow's own time), so every unit is
+the UDUNITS dimensionless unit ``"1"``; counts, indices and labels are ``"1"`` too.
+
+Variables listed in :data:`FLAGS` (``status``) are strings in memory; on disk they are
+``int8`` codes with CF ``flag_values``/``flag_meanings`` (CF 1.10, section 3.5: the
+``flag_values`` have the type of the variable, so a string variable cannot carry them),
+decoded back to the strings by :func:`landscape.load`.
 """
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
-__all__ = ["FORMAT_VERSION", "KINDS", "VARIABLES", "param_coords", "network_attrs", "annotate"]
+__all__ = ["FORMAT_VERSION", "CONVENTIONS", "KINDS", "METADATA", "FLAGS", "metadata_for", "annotate",
+           "param_coords", "network_attrs", "network_from_attrs", "encode_flags", "decode_flags"]
 
 FORMAT_VERSION = "1.0"
 
+#: the global ``Conventions`` attribute of every file
+CONVENTIONS = "CF-1.10"
+
+#: network attributes written by :func:`network_attrs` for a network whose target was reduced
+#: (``LinearNetwork.from_data`` or a 2-D target): flattened row-major, shapes implied by ``widths``
+REDUCTION_ATTRS = ("data_U", "data_V", "data_input_map", "data_input_map_inv")
+
 #: attributes that are always 1-D arrays (netCDF returns length-1 ones as scalars)
-ARRAY_ATTRS = ("widths", "sigma")
+ARRAY_ATTRS = ("widths", "sigma", *REDUCTION_ATTRS)
 
 #: dataset kinds and the variables each must have
 KINDS = {
@@ -33,47 +58,198 @@ KINDS = {
     "sweep": (),
 }
 
-#: name -> (units, long_name)
-VARIABLES = {
-    "time": ("1", "gradient-flow time"),
-    "theta": ("1", "network weights W_1..W_h flattened row-major"),
-    "theta_final": ("1", "weights at the end of the run"),
-    "loss": ("1", "loss L = 1/2 ||Sigma - W_h...W_1||_F^2"),
-    "gradient_norm": ("1", "Frobenius norm of the gradient of L"),
-    "conserved_drift": ("1", "||C_i(t) - C_i(0)||_F of the conserved quantities"),
-    "conserved_scale": ("1", "max_i ||W_i||_F^2 along the run (size of the terms of C_i)"),
-    "singular_values": ("1", "singular values of the end-to-end matrix W_h...W_1"),
-    "status": ("1", "how the run ended"),
-    "t_final": ("1", "time at which the run ended"),
-    "t_event": ("1", "time at which a stopping event fired (NaN if none)"),
-    "loss_final": ("1", "loss at the end of the run"),
-    "n_steps": ("1", "accepted steps (-1 where the method does not report them)"),
-    "n_rejected": ("1", "rejected steps (-1 where the method does not report them)"),
-    "iteration": ("1", "gradient-descent iteration"),
-    "t_enter": ("1", "time the trajectory enters the neighbourhood of the critical point"),
-    "t_exit": ("1", "time the trajectory leaves it"),
-    "plateau_loss": ("1", "critical value L_S of the subset visited"),
-    "min_distance": ("1", "min ||P - Sigma_S||_F / ||Sigma||_F during the visit"),
-    "t_half": ("1", "half-learning time: P_kk first reaches sigma_k / 2"),
-    "subset": ("1", "learnt subset S of modes (1-based)"),
-    "learnt": ("1", "mode k is in S"),
-    "value_id": ("1", "entries with equal critical values share an id"),
-    "is_global_minimum": ("1", "S gives the global minimum"),
-    "size": ("1", "|S|"),
-    "n_subsets": ("1", "number of subsets S with this critical value"),
-    "subsets": ("1", "subsets with this critical value, ';'-separated"),
-    "stratum": ("1", "fiber stratum the sample comes from"),
-    "critical": ("1", "sample passed the criticality and value check"),
+_ONE = "1"  # the UDUNITS dimensionless unit: every quantity here is dimensionless
+
+#: THE metadata table: ``name -> (long_name, units)`` for every data variable and coordinate
+#: of every kind; a ``(kind, name)`` key overrides ``name`` where one kind means something else.
+METADATA = {
+    # --- coordinates
+    "time": ("gradient-flow time t (the flow's own dimensionless time; gradient descent: iteration x step)", _ONE),
+    "iteration": ("gradient-descent iteration", _ONE),
+    "param": ("index of the flat parameter (W_1, ..., W_h, each row-major)", _ONE),
+    "layer": ("layer i of the parameter's weight matrix W_i (1-based)", _ONE),
+    "row": ("row of the parameter in W_i (0-based)", _ONE),
+    "col": ("column of the parameter in W_i (0-based)", _ONE),
+    "mode": ("singular mode k of Sigma (1-based, sigma_1 >= sigma_2 >= ...)", _ONE),
+    "hidden": ("hidden layer i of the conserved quantity C_i (1-based)", _ONE),
+    "point": ("critical-point entry (one per learnt subset S, by increasing critical value)", _ONE),
+    "value": ("critical-value entry (increasing)", _ONE),
+    "stage": ("visit number along the route (0-based)", _ONE),
+    "sample": ("sample index", _ONE),
+    "branch": ("branch of the stable or unstable set", _ONE),
+    "network": ("network of the sweep (0-based)", _ONE),
+    "init": ("initialisation scheme", _ONE),
+    "scale": ("initial scale of the initialisation", _ONE),
+    "seed": ("random seed of the initialisation", _ONE),
+    # --- weights and losses
+    "theta": ("network weights W_1..W_h flattened row-major", _ONE),
+    "theta_final": ("weights at the end of the run", _ONE),
+    "theta_star": ("weights of the critical point whose stable and unstable sets are grown", _ONE),
+    "loss": ("loss L = 1/2 ||Sigma - W_h...W_1||_F^2", _ONE),
+    "loss_final": ("loss at the end of the run", _ONE),
+    "gradient_norm": ("Frobenius norm of the gradient of L", _ONE),
+    "singular_values": ("singular values of the end-to-end matrix W_h...W_1", _ONE),
+    # --- trajectories
+    "conserved_drift": ("||C_i(t) - C_i(0)||_F of the conserved quantities C_i = W_{i+1}^T W_{i+1} - W_i W_i^T", _ONE),
+    "conserved_drift_final": ("||C_i - C_i(0)||_F at the end of the run", _ONE),
+    "conserved_scale": ("max_i ||W_i||_F^2 along the run (size of the terms of C_i)", _ONE),
+    "status": ("how the run ended", _ONE),
+    "t_final": ("time at which the run ended", _ONE),
+    "t_event": ("time at which a stopping event fired (NaN if none)", _ONE),
+    "n_steps": ("accepted steps (-1 where the method does not report them)", _ONE),
+    "n_rejected": ("rejected steps (-1 where the method does not report them)", _ONE),
+    # --- itineraries
+    "t_enter": ("arrival: first stored time of the visit (near Sigma_S, loss near L_S)", _ONE),
+    "t_exit": ("departure: last stored time of the visit", _ONE),
+    "plateau_loss": ("critical value L_S of the subset visited", _ONE),
+    "saddle": ("the subset visited is a saddle (L_S above the global minimum)", _ONE),
+    "min_distance": ("min ||P - Sigma_S||_F / ||Sigma||_F during the visit", _ONE),
+    "loss_deviation": ("max |L - L_S| during the visit", _ONE),
+    "t_half": ("per-mode half-learning time: P_kk first reaches sigma_k / 2 (not a visit time)", _ONE),
+    # --- critical points and values
+    "subset": ("learnt subset S of modes (1-based)", _ONE),
+    "learnt": ("mode k is in S", _ONE),
+    "size": ("number of learnt modes |S|", _ONE),
+    "value_id": ("entries with equal critical values share an id", _ONE),
+    "is_global_minimum": ("S gives the global minimum", _ONE),
+    "n_subsets": ("number of subsets S with this critical value", _ONE),
+    "subsets": ("subsets with this critical value, ';'-separated", _ONE),
+    # --- fibers
+    "stratum": ("fiber stratum the sample comes from", _ONE),
+    "critical": ("sample passed the criticality and value check", _ONE),
+    "orbit_dimension": ("dimension of the gauge orbit at A*_S (rank of the infinitesimal GL action)", _ONE),
+    "hessian_nullity": ("number of Hessian eigenvalues in the zero band at A*_S", _ONE),
+    "fiber_dimension": ("dimension of the fiber in closed form (-1 where not known)", _ONE),
+    "n_components": ("connected components of the fiber in closed form (-1 where not known)", _ONE),
+    # --- Hessian inertia and classification
+    "eigenvalues": ("Hessian eigenvalues, ascending", _ONE),
+    "vectors": ("Hessian eigenvectors (columns, in the order of eigenvalues)", _ONE),
+    "hessian_eigenvalues": ("Hessian eigenvalues at the critical point, ascending", _ONE),
+    "n_negative": ("number of negative Hessian eigenvalues (below the zero band)", _ONE),
+    "n_zero": ("number of Hessian eigenvalues in the zero band", _ONE),
+    "n_positive": ("number of positive Hessian eigenvalues (above the zero band)", _ONE),
+    "lambda_min": ("smallest Hessian eigenvalue", _ONE),
+    "lambda_max": ("largest Hessian eigenvalue", _ONE),
+    "lowest": ("lowest Hessian eigenvalues, ascending (NaN-padded)", _ONE),
+    "highest": ("highest Hessian eigenvalues, descending (NaN-padded)", _ONE),
+    "kind": ("classification: global_minimum, strict_saddle, non_strict_saddle or not_critical", _ONE),
+    "rank_criterion": ("classification by the rank-pair criterion of spec 3.4 (empty if S is unknown)", _ONE),
+    "criteria_agree": ("the Hessian/arc classification and the rank criterion agree", _ONE),
+    "certificate": ("evidence for the kind: hessian, insertion_arc, null_space_arc, minimum or none", _ONE),
+    "order": ("order of the first nonzero term of L(A* + alpha V) - L(A*) along the certificate (0: none)", _ONE),
+    "coefficient": ("coefficient of that leading term (negative: the loss decreases)", _ONE),
+    "direction": ("certificate direction V in parameter space (NaN where there is none)", _ONE),
+    # --- stable and unstable sets
+    "branch_kind": ("stable or unstable set the branch samples", _ONE),
+    "source": ("where the branch's seed direction comes from: hessian or insertion_arc", _ONE),
+    "unstable_dimension": ("estimated dimension of the unstable set", _ONE),
+    "stable_dimension": ("estimated dimension of the stable set", _ONE),
+    "centre_dimension": ("n_params minus the stable and unstable dimensions", _ONE),
+    ("submanifolds", "time"): ("flow time from the branch's seed (forward flow: unstable; backward flow: stable)", _ONE),
+    ("submanifolds", "seed"): ("unit seed direction of the branch at the critical point", _ONE),
+    ("submanifolds", "sample"): ("sample along the branch (increasing distance from the critical point)", _ONE),
+    ("fiber", "sample"): ("sample of the fiber", _ONE),
+    # --- sweeps (one entry per run of the grid)
+    ("sweep", "loss_final"): ("loss at the end of the run", _ONE),
+    ("sweep", "t_final"): ("time at which the run ended (loss below the threshold, or t_end)", _ONE),
+    ("sweep", "status"): ("how the run ended (integrator status)", _ONE),
+    "n_plateaus": ("saddle visits (within plateau_distance of Sigma_S, loss near L_S, for at least plateau_time; "
+                   "a visit lasting to the end of the run counts)", _ONE),
+    "route": ("itinerary: the critical sets visited, or 'direct' when no saddle was", _ONE),
+    "escape_times": ("departure times of the saddle visits the run left, in order (NaN-padded)", _ONE),
+    ("sweep", "conserved_drift"): ("max_t ||C_i(t) - C_i(0)||_F / max_i ||W_i||_F^2", _ONE),
+    ("sweep", "singular_values"): ("singular values of the final end-to-end matrix", _ONE),
+    ("sweep", "stage"): ("saddle visit the run left (0-based)", _ONE),
+    "weight_norm": ("sqrt(sum_i ||W_i||_F^2) at the end", _ONE),
+    "balance": ("max_i ||C_i||_F at the end (delta-balance)", _ONE),
+    "sharpness": ("largest Hessian eigenvalue at the end", _ONE),
+    "network_widths": ("layer widths d_0,...,d_h of the network, comma-separated", _ONE),
+    "network_sigma": ("target singular values of the network, comma-separated", _ONE),
 }
+
+#: Status codes of the integrators (``landscape.dynamics`` ``Status``): meaning -> code
+STATUS_MEANINGS = ("running", "success", "event", "failed", "time_budget", "diverged")
+
+#: string variables stored as CF flags: name -> meanings, in code order (code = position)
+FLAGS = {"status": STATUS_MEANINGS}
+
+_FLAG_WORD = re.compile(r"^[A-Za-z0-9_.+@-]+$")  # CF 1.10 section 3.5: characters of a flag meaning
+
+
+def metadata_for(kind, name):
+    """``(long_name, units)`` of variable ``name`` in a dataset of ``kind``, or None if not in the table."""
+    return METADATA.get((kind, name), METADATA.get(name))
 
 
 def annotate(ds):
-    """Attach ``units`` and ``long_name`` to every known variable and coordinate."""
-    for name in list(ds.variables):
-        if name in VARIABLES:
-            units, long_name = VARIABLES[name]
-            ds[name].attrs.setdefault("units", units)
-            ds[name].attrs.setdefault("long_name", long_name)
+    """Attach ``long_name`` and ``units`` from :data:`METADATA` to every variable and coordinate.
+
+    The table wins over attributes set elsewhere (it is the one definition). Also sets the
+    global ``Conventions`` attribute. Modifies ``ds`` in place and returns it.
+    """
+    kind = ds.attrs.get("landscape_kind")
+    for name, var in ds.variables.items():
+        meta = metadata_for(kind, name)
+        if meta is not None:
+            long_name, units = meta
+            var.attrs.update({"long_name": long_name, "units": units})
+    ds.attrs["Conventions"] = CONVENTIONS
+    return ds
+
+
+def encode_flags(ds):
+    """Replace each string variable of :data:`FLAGS` by ``int8`` codes with ``flag_values``/``flag_meanings``.
+
+    Values outside the vocabulary are appended to it (codes after the known ones); a value
+    that is not a CF flag word (e.g. the empty string) leaves the variable as strings.
+    Returns a new dataset; ``ds`` is not modified.
+    """
+    out = ds
+    for name, meanings in FLAGS.items():
+        if name not in ds.variables or ds[name].dtype.kind not in "USO":
+            continue
+        values = np.asarray(ds[name].values).astype(str)
+        vocab = list(meanings) + sorted(set(values.ravel().tolist()) - set(meanings))
+        if not all(_FLAG_WORD.match(v) for v in vocab) or len(vocab) > 127:
+            continue
+        code = {v: i for i, v in enumerate(vocab)}
+        codes = np.vectorize(code.__getitem__, otypes=[np.int8])(values) if values.size else values.astype(np.int8)
+        attrs = dict(ds[name].attrs)
+        attrs.update({"flag_values": np.arange(len(vocab), dtype=np.int8), "flag_meanings": " ".join(vocab)})
+        if out is ds:
+            out = ds.copy(deep=False)
+        out[name] = (ds[name].dims, codes.reshape(values.shape), attrs)
+    return out
+
+
+def decode_flags(ds, name="ds"):
+    """Inverse of :func:`encode_flags`: integer flag codes back to their meanings (strings).
+
+    Raises
+    ------
+    ValueError
+        A code is not among the variable's ``flag_values``, or the two attributes disagree.
+    """
+    for var in FLAGS:
+        if var not in ds.variables:
+            continue
+        attrs = ds[var].attrs
+        if "flag_values" not in attrs or "flag_meanings" not in attrs or ds[var].dtype.kind not in "iu":
+            continue
+        values = np.atleast_1d(attrs["flag_values"]).astype(np.int64)
+        meanings = str(attrs["flag_meanings"]).split()
+        if len(values) != len(meanings):
+            raise ValueError(f"{name}: variable {var!r} has {len(values)} flag_values but {len(meanings)} flag_meanings.")
+        lookup = dict(zip(values.tolist(), meanings))
+        codes = np.asarray(ds[var].values).astype(np.int64)
+        unknown = sorted(set(codes.ravel().tolist()) - set(lookup))
+        if unknown:
+            raise ValueError(f"{name}: variable {var!r} holds codes {unknown} that are not among its flag_values "
+                             f"{values.tolist()}.")
+        width = max((len(m) for m in meanings), default=1)
+        strings = np.array([lookup[c] for c in codes.ravel().tolist()], dtype=f"<U{width}").reshape(codes.shape)
+        kept = {k: v for k, v in attrs.items() if k not in ("flag_values", "flag_meanings")}
+        ds[var] = (ds[var].dims, strings, kept)
     return ds
 
 
@@ -90,9 +266,48 @@ def param_coords(widths):
 
 
 def network_attrs(net):
-    """Attributes that let a reader rebuild the network: widths, sigma, and the data rotations."""
-    return {
+    """Attributes that let a reader rebuild the network: widths, sigma, and the data rotations.
+
+    For a network whose target was reduced by an SVD (``LinearNetwork.from_data`` or a 2-D
+    ``sigma``), the maps between reduced and data coordinates are stored too, flattened
+    row-major: ``data_U`` (``d_h x d_h``), ``data_V`` (``d_0 x d_0``), ``data_input_map``
+    (``d_0 x m``, reduced ``W_1`` -> data ``W_1 @ map``, m = the data's input dimension) and
+    ``data_input_map_inv`` (``m x d_0``), with ``loss_offset`` (the constant dropped from the
+    raw loss). A network given by its singular values stores none of them.
+    """
+    attrs = {
         "widths": np.asarray(net.widths, dtype=np.int64),
         "sigma": np.asarray(net.sigma, dtype=np.float64),
         "depth": np.int64(net.depth),
     }
+    red = net.reduction()
+    d0, dh = net.widths[0], net.widths[-1]
+    trivial = (np.array_equal(red["U"], np.eye(dh)) and np.array_equal(red["V"], np.eye(d0))
+               and np.array_equal(red["input_map"], np.eye(d0)) and np.array_equal(red["input_map_inv"], np.eye(d0))
+               and red["loss_offset"] == 0.0)
+    if not trivial:
+        for key in ("U", "V", "input_map", "input_map_inv"):
+            attrs["data_" + key] = np.ascontiguousarray(red[key], dtype=np.float64).ravel()
+        attrs["loss_offset"] = float(red["loss_offset"])
+    return attrs
+
+
+def network_from_attrs(attrs):
+    """The :class:`~landscape.LinearNetwork` described by :func:`network_attrs` (inverse of it)."""
+    from ..core import LinearNetwork
+
+    widths = [int(w) for w in np.atleast_1d(attrs["widths"])]
+    sigma = np.atleast_1d(np.asarray(attrs["sigma"], dtype=np.float64))
+    if not any(key in attrs for key in REDUCTION_ATTRS):
+        return LinearNetwork(widths, sigma)
+    missing = [key for key in REDUCTION_ATTRS if key not in attrs]
+    if missing:
+        raise ValueError(f"the dataset stores part of the data reduction; it lacks the attributes {missing}.")
+    d0, dh = widths[0], widths[-1]
+    flat = {key: np.atleast_1d(np.asarray(attrs[key], dtype=np.float64)) for key in REDUCTION_ATTRS}
+    m = flat["data_input_map"].size // d0
+    return LinearNetwork.from_reduction(
+        widths, sigma, U=flat["data_U"].reshape(dh, dh), V=flat["data_V"].reshape(d0, d0),
+        input_map=flat["data_input_map"].reshape(d0, m), input_map_inv=flat["data_input_map_inv"].reshape(m, d0),
+        loss_offset=float(attrs.get("loss_offset", 0.0)),
+    )

@@ -82,7 +82,7 @@ def _compute_chunk(definition, cid, path):
 
     from ..core import LinearNetwork
     from ..io import save
-    from ..io._schema import FORMAT_VERSION
+    from ..io._schema import FORMAT_VERSION, network_attrs
     from ._indicators import INDICATORS, run_chunk
 
     try:  # one thread per worker process: the cluster provides the parallelism
@@ -101,8 +101,8 @@ def _compute_chunk(definition, cid, path):
     data = {name: (("seed", *INDICATORS[name][0]), res[name]) for name in INDICATORS}
     ds = xr.Dataset(data, coords={"seed": np.asarray(seeds, dtype=np.int64)})
     ds.attrs.update({"landscape_kind": "sweep", "landscape_format": FORMAT_VERSION, "chunk": np.asarray(cid, dtype=np.int64),
-                     "widths": np.asarray(net.widths, dtype=np.int64), "sigma": net.sigma})
-    save(ds, path)
+                     **network_attrs(net)})
+    save(ds, path)  # annotates (long_name, units, status flags) from the one table in landscape.io
     return cid, res
 
 
@@ -176,7 +176,7 @@ def sweep(networks, inits=("gaussian",), scales=(1e-2,), seeds=10, *, t_end=100.
     from tqdm.auto import tqdm
 
     from ..io import load
-    from ..io._schema import FORMAT_VERSION
+    from ..io._schema import FORMAT_VERSION, annotate
     from ._indicators import INDICATORS
 
     nets = _networks(networks)
@@ -257,9 +257,9 @@ def sweep(networks, inits=("gaussian",), scales=(1e-2,), seeds=10, *, t_end=100.
             else:
                 arrays[name][i, j, kk, lo:hi] = v
     data = {}
-    for name, (extra, long_name) in INDICATORS.items():
+    for name, (extra, _) in INDICATORS.items():
         values = arrays[name].astype(str) if name in ("status", "route") else arrays[name]
-        data[name] = (("network", "init", "scale", "seed", *extra), values, {"long_name": long_name, "units": "1"})
+        data[name] = (("network", "init", "scale", "seed", *extra), values)
     ds = xr.Dataset(data, coords={"network": np.arange(len(nets)), "init": np.array(inits, dtype=str),
                                   "scale": np.asarray(scales, dtype=float), "seed": np.asarray(seeds, dtype=np.int64),
                                   "mode": np.arange(1, k + 1), "stage": np.arange(max_stages)})
@@ -269,4 +269,4 @@ def sweep(networks, inits=("gaussian",), scales=(1e-2,), seeds=10, *, t_end=100.
                      "digest": digest, "chunks_computed": np.int64(len(todo)), "chunks_reused": np.int64(len(done)),
                      "wall_time": time.perf_counter() - start, "directory": str(directory),
                      "options": json.dumps(options)})
-    return ds
+    return annotate(ds)  # long_name/units of every variable: the one table in landscape.io
