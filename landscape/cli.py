@@ -3,7 +3,7 @@
 ``landscape explore [--widths W --sigma S] [--out DIR] [--size small|medium|large]``  (the main job)
 ``landscape flow --widths W --sigma S [--init gaussian] [--scale 0.01] [--t-end 100] [--method auto] --out FILE.nc``
 ``landscape critical --widths W --sigma S [--out FILE.nc]``
-``landscape classify --widths W --sigma S``
+``landscape classify [--widths W --sigma S | --file CRITICAL.nc] [--out FILE.nc]``
 ``landscape render FILE.nc [--out FILE.png] [--size medium]``
 ``landscape summary [--widths 3,3,3,3] [--sigma 3,2,1] [--init gaussian] [--scale 0.01] [--seed 0]``
 ``landscape --version``
@@ -93,6 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="critical.nc", help="netCDF file (default critical.nc)")
     p = sub.add_parser("classify", help="classify every representative A*_S: minimum, strict or non-strict saddle")
     _network_args(p)
+    p.add_argument("--file", default=None,
+                   help="a critical-points netCDF file (from `landscape critical`) to classify instead of --widths/--sigma;"
+                        " one already classified is only printed")
+    p.add_argument("--out", default=None, help="write the classified critical points to this netCDF file")
     p = sub.add_parser("render", help="render a landscape netCDF file to PNG")
     p.add_argument("file", help="a netCDF file written by landscape")
     p.add_argument("--out", default=None, help="PNG file (default: FILE with suffix .png)")
@@ -166,19 +170,31 @@ def _critical(args) -> int:
 
 def _classify(args) -> int:
     from .critical import critical_points
-    from .io import weights_at
+    from .io import load, save
     from .stability import classify
+    from .stability._classify import is_classified
 
-    net = _network(args)
-    cp = critical_points(net)
+    if args.file is not None:
+        cp = load(args.file)
+        if cp.attrs["landscape_kind"] != "critical_points":
+            build_parser().exit(2, f"landscape classify: error: --file {args.file!r} holds a "
+                                   f"{cp.attrs['landscape_kind']!r} dataset; give a critical-points file "
+                                   f"(from `landscape critical`).\n")
+    else:
+        cp = critical_points(_network(args))
+    if not is_classified(cp):  # once per set: a file that holds the classification is only read
+        cp = classify(cp)
+    if args.out is not None:
+        save(cp, args.out)
     print(f"{'S':<12} {'L_S':>8}  {'kind':<18} {'#neg':>5} {'#zero':>6}  certificate")
     for i in range(cp.sizes["point"]):
-        c = classify(net, weights_at(cp, i))
-        cert = str(c.certificate.values)
-        if int(c.order):
-            cert += f" (order {int(c.order)})"
-        print(f"{cp.subset.values[i]:<12} {float(cp.loss.values[i]):8.4g}  {str(c.kind.values):<18} "
-              f"{int(c.n_negative):5d} {int(c.n_zero):6d}  {cert}")
+        cert = str(cp.certificate.values[i])
+        if int(cp.order.values[i]):
+            cert += f" (order {int(cp.order.values[i])})"
+        print(f"{cp.subset.values[i]:<12} {float(cp.loss.values[i]):8.4g}  {str(cp.kind.values[i]):<18} "
+              f"{int(cp.n_negative.values[i]):5d} {int(cp.n_zero.values[i]):6d}  {cert}")
+    if args.out is not None:
+        print(f"written to {args.out}")
     return 0
 
 

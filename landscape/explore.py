@@ -1,11 +1,12 @@
 """The main job: explore a network's landscape end to end and write a report.
 
-For each network: enumerate and classify the critical points, integrate small- and
-large-initialisation trajectories with their itineraries, grow the stable and unstable
-sets of the origin, write every result as netCDF, render the pictures, and write one
-static ``index.html`` with every picture and table. ``landscape explore`` runs it on the
-default examples: the scalar depth-3 network with sigma = 3 and widths (3, 3, 3, 3) with
-Sigma = diag(3, 2, 1).
+For each network: enumerate the critical points and classify them once (the stored
+``{name}-critical.nc``, the report's table and the spectra picture all read that one
+classification), integrate small- and large-initialisation trajectories with their
+itineraries, grow the stable and unstable sets of the origin, write every result as
+netCDF, render the pictures, and write one static ``index.html`` with every picture and
+table. ``landscape explore`` runs it on the default examples: the scalar depth-3 network
+with sigma = 3 and widths (3, 3, 3, 3) with Sigma = diag(3, 2, 1).
 """
 
 from __future__ import annotations
@@ -52,16 +53,13 @@ class Section:
     summary: list = field(default_factory=list)  # rows for the printed summary
 
 
-def _table_critical(net, cp):
-    from .io import weights_at
-    from .stability import classify
-
+def _table_critical(cp):
+    """The critical-points table, read from a dataset classified by :func:`landscape.classify` (no recomputation)."""
     rows = []
     for i in range(cp.sizes["point"]):
-        c = classify(net, weights_at(cp, i))
-        rows.append([str(cp.subset.values[i]), f"{float(cp.loss.values[i]):.4g}", str(c.kind.values).replace("_", " "),
-                     int(c.n_negative), int(c.n_zero), f"{float(c.lambda_min):.4g}",
-                     str(c.certificate.values).replace("_", " "), int(c.order)])
+        rows.append([str(cp.subset.values[i]), f"{float(cp.loss.values[i]):.4g}", str(cp.kind.values[i]).replace("_", " "),
+                     int(cp.n_negative.values[i]), int(cp.n_zero.values[i]), f"{float(cp.lambda_min.values[i]):.4g}",
+                     str(cp.certificate.values[i]).replace("_", " "), int(cp.order.values[i])])
     return ["S", "L_S", "kind", "# negative", "# zero", "lambda_min", "certificate", "order"], rows
 
 
@@ -72,7 +70,7 @@ def _run_network(name, widths, sigma, out, size, bar):
     from .dynamics import gradient_flow, itinerary
     from .io import save
     from .render import chart_lines, render, save_html, save_png, scalar_scene
-    from .stability import submanifolds
+    from .stability import classify, submanifolds
 
     net = LinearNetwork(widths, sigma)
     h = net.depth
@@ -82,10 +80,10 @@ def _run_network(name, widths, sigma, out, size, bar):
         save(ds, out / fname)
         sec.files.append(fname)
 
-    # critical points and their classification
-    cp = critical_points(net)
+    # critical points and their classification, computed once: the file, the table and the picture read it
+    cp = classify(critical_points(net))
     write(cp, f"{name}-critical.nc")
-    header, rows = _table_critical(net, cp)
+    header, rows = _table_critical(cp)
     sec.tables.append(("Critical points per learnt subset S (one quotient point each; representatives A*_S)", header, rows))
     sec.summary += [[name, r[0], r[1], r[2]] for r in rows]
     if net.n_params <= 2500:

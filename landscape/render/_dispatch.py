@@ -54,16 +54,24 @@ def _manifolds(ds, net, size):
 
 
 def _critical(ds, net, size):
-    from ..io import weights_at
-    from ..stability import classify
+    """Hessian spectra coloured by kind, as the dataset holds them; never classifies.
 
+    A dataset classified by :func:`landscape.classify` holds ``kind`` and the spectra
+    (``hessian_eigenvalues``, or only ``lambda_min``/``lambda_max`` for large networks).
+    An unclassified one holds the critical values only, and that is what is drawn.
+    """
+    if "kind" not in ds.variables:
+        groups = [(i, np.array([float(ds["loss"].values[i])]), "", "#333333") for i in range(ds.sizes["point"])]
+        return spectrum_chart(groups, "critical values (not classified: see ls.classify)", size,
+                              y_label="critical value L_S"), None
     groups = []
     for i in range(ds.sizes["point"]):
-        W = weights_at(ds, i)
-        c = classify(net, W)
-        kind = str(c.kind.values)
-        ev = np.linalg.eigvalsh(net.hessian(W)) if net.n_params <= 2500 else np.array([float(c.lambda_min), float(c.lambda_max)])
-        groups.append((i, ev, kind.replace("_", " "), COLORS[kind]))
+        kind = str(ds["kind"].values[i])
+        if "hessian_eigenvalues" in ds.variables:
+            ev = np.asarray(ds["hessian_eigenvalues"].values[i], dtype=float)
+        else:
+            ev = np.array([float(ds["lambda_min"].values[i]), float(ds["lambda_max"].values[i])])
+        groups.append((i, ev, kind.replace("_", " "), COLORS.get(kind, "#333333")))
     return spectrum_chart(groups, "Hessian spectra at the representatives A*_S", size), None
 
 
@@ -96,6 +104,10 @@ def _inertia(ds, net, size):
 
 def render(ds, path, *, size="medium", vtk=False):
     """Render a landscape Dataset off screen to a PNG (and its main mesh to ``.vtp``).
+
+    Only what the dataset holds is drawn; nothing is computed again. A critical-points
+    dataset classified by :func:`landscape.classify` is drawn as its stored Hessian
+    spectra coloured by kind; an unclassified one as its critical values.
 
     Parameters
     ----------

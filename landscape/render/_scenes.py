@@ -202,10 +202,10 @@ def chart_lines(series, x_label, y_label, title=None, size="medium", log_x=False
     return pl
 
 
-def spectrum_chart(groups, title=None, size="medium"):
+def spectrum_chart(groups, title=None, size="medium", x_label="critical point", y_label="Hessian eigenvalue"):
     """Hessian spectra: ``[(x_position, eigenvalues, label, color), ...]`` as scatter columns."""
     pv = __import__("pyvista")
-    chart = pv.Chart2D(x_label="critical point", y_label="Hessian eigenvalue")
+    chart = pv.Chart2D(x_label=x_label, y_label=y_label)
     if title:
         chart.title = title
     seen = set()

@@ -10,7 +10,7 @@ from ..errors import LandscapeValueError
 from ._arcs import classify_direction, escape_directions
 from ._inertia import hessian_inertia
 
-__all__ = ["classify", "rank_criterion", "NotCriticalError", "require_critical"]
+__all__ = ["classify", "is_classified", "rank_criterion", "NotCriticalError", "require_critical"]
 
 KINDS = ("global_minimum", "strict_saddle", "non_strict_saddle", "not_critical")
 
@@ -151,47 +151,23 @@ def _escape_certificate(net, layers, inertia, hessian_tol, rng=0, tries=12, swee
     return None
 
 
-def classify(net, W, *, tol=1e-8, hessian_tol=1e-8):
-    """Classify a point: ``global_minimum``, ``strict_saddle``, ``non_strict_saddle`` or ``not_critical``.
-
-    The Hessian test decides strict saddles (a negative eigenvalue below
-    ``-hessian_tol * max(1, max |lambda|)``; the certificate is its eigenvector, order 2).
-    A positive semidefinite Hessian at a point above the global minimum value is a
-    non-strict saddle (spec 3.3: there are no spurious minima); the certificate is an
-    insertion arc (spec 5.1, generalised to arcs that reuse existing partial paths, see
-    :func:`~landscape.stability.escape_directions`) with the exact order and sign of the
-    first nonzero term of ``L(A* + alpha V) - L(A*)``. The rank
-    criterion of spec 3.4 is evaluated too and reported beside (``criteria_agree``).
-
-    Returns
-    -------
-    xarray.Dataset
-        Kind ``"classification"``: ``kind`` (a string), ``subset``, ``loss``,
-        ``gradient_norm``, ``lambda_min``, ``lambda_max``, ``n_negative``, ``n_zero``,
-        ``rank_criterion``, ``criteria_agree``, and the certificate: ``certificate``
-        (``"hessian"``, ``"insertion_arc"``, ``"null_space_arc"``, ``"minimum"`` or
-        ``"none"`` when no escape arc was found), ``order``,
-        ``coefficient`` (sign of the leading term), ``direction`` (param).
-    """
-    import xarray as xr
-
-    from ..critical._points import _common_attrs
+def _classify_point(net, layers, tol, hessian_tol):
+    """The classification of one point as a dict of plain values (the one implementation)."""
     from ..critical._subsets import critical_value, label
 
-    tol = check_positive_float(tol, name="tol", upper=1.0)
-    hessian_tol = check_positive_float(hessian_tol, name="hessian_tol", upper=1.0)
-    layers = net.layers(W)
     q = quotient(net, layers, tol=tol)
-    out = {"loss": q.loss, "gradient_norm": q.gradient_norm}
     direction = np.full(net.n_params, np.nan)
     order, coef, cert = 0, 0.0, "none"
     rank_kind = ""
+    eigenvalues = None
     if not q.critical:
-        kind, subset, lam_min, lam_max, n_neg, n_zero = "not_critical", "", np.nan, np.nan, -1, -1
+        kind, subset, lam_min, lam_max, n_neg, n_zero, n_pos = "not_critical", "", np.nan, np.nan, -1, -1, -1
     else:
         inertia = hessian_inertia(net, layers, tol=hessian_tol, eigenvectors=net.n_params <= 2500)
         lam_min, lam_max = float(inertia.lambda_min), float(inertia.lambda_max)
-        n_neg, n_zero = int(inertia.n_negative), int(inertia.n_zero)
+        n_neg, n_zero, n_pos = int(inertia.n_negative), int(inertia.n_zero), int(inertia.n_positive)
+        if "eigenvalues" in inertia:
+            eigenvalues = np.asarray(inertia["eigenvalues"].values, dtype=float)
         S = q.S
         subset = label(S) if S is not None else "?"
         L_star = 0.5 * float(np.sum(np.sort(net.sigma)[::-1][net.rank:] ** 2))
@@ -212,13 +188,130 @@ def classify(net, W, *, tol=1e-8, hessian_tol=1e-8):
                 cert, order, coef, direction = found
         if S is not None and abs(critical_value(net, S) - q.loss) > 1e-8 * scale:
             raise LandscapeValueError("internal: the recognised subset does not match the loss.")
-    ds = xr.Dataset({
-        "kind": kind, "subset": subset if q.critical else "", "loss": out["loss"], "gradient_norm": out["gradient_norm"],
-        "lambda_min": lam_min, "lambda_max": lam_max, "n_negative": np.int64(n_neg), "n_zero": np.int64(n_zero),
-        "rank_criterion": rank_kind, "criteria_agree": bool(rank_kind == kind) if rank_kind else False,
-        "certificate": cert, "order": np.int64(order), "coefficient": float(coef),
-        "direction": (("param",), direction),
-    })
+    return {
+        "kind": kind, "subset": subset, "loss": float(q.loss), "gradient_norm": float(q.gradient_norm),
+        "lambda_min": float(lam_min), "lambda_max": float(lam_max), "n_negative": np.int64(n_neg),
+        "n_zero": np.int64(n_zero), "n_positive": np.int64(n_pos), "rank_criterion": rank_kind,
+        "criteria_agree": bool(rank_kind == kind) if rank_kind else False, "certificate": cert,
+        "order": np.int64(order), "coefficient": float(coef), "direction": np.asarray(direction, dtype=float),
+        "eigenvalues": eigenvalues,
+    }
+
+
+#: the per-point classification variables a classified critical-points dataset holds
+POINT_VARIABLES = ("kind", "n_negative", "n_zero", "n_positive", "lambda_min", "lambda_max", "rank_criterion",
+                   "criteria_agree", "certificate", "order", "coefficient", "direction")
+
+
+def is_classified(cp) -> bool:
+    """True if a critical-points dataset already holds the classification of its points."""
+    return all(name in cp.variables for name in POINT_VARIABLES) and int(cp.attrs.get("classified", 0)) == 1
+
+
+def _classify_points(cp, tol, hessian_tol):
+    """Classify every representative of a critical-points dataset once; return it with the results."""
+    from ..io import network_of, weights_at
+
+    if is_classified(cp) and float(cp.attrs.get("classify_tol", np.nan)) == tol \
+            and float(cp.attrs.get("classify_hessian_tol", np.nan)) == hessian_tol:
+        return cp.copy()
+    net = network_of(cp)
+    rows = [_classify_point(net, net.layers(weights_at(cp, i)), tol, hessian_tol) for i in range(cp.sizes["point"])]
+    out = cp.drop_vars([v for v in (*POINT_VARIABLES, "hessian_eigenvalues") if v in cp.variables])
+    for name in POINT_VARIABLES:
+        if name == "direction":
+            out[name] = (("point", "param"), np.array([r[name] for r in rows]).reshape(len(rows), net.n_params))
+        elif name in ("kind", "rank_criterion", "certificate"):
+            out[name] = (("point",), np.array([r[name] for r in rows], dtype=str).reshape(len(rows)))
+        else:
+            out[name] = (("point",), np.array([r[name] for r in rows]).reshape(len(rows)))
+    if rows and all(r["eigenvalues"] is not None for r in rows):
+        out["hessian_eigenvalues"] = (("point", "eigen"), np.array([r["eigenvalues"] for r in rows]))
+    out.attrs.update({"classified": np.int8(1), "classify_tol": tol, "classify_hessian_tol": hessian_tol})
+    from ..io._schema import annotate
+
+    return annotate(out)
+
+
+def classify(net, W=None, *, tol=1e-8, hessian_tol=1e-8):
+    """Classify a point, or every point of a critical-points dataset, once.
+
+    ``global_minimum``, ``strict_saddle``, ``non_strict_saddle`` or ``not_critical``.
+    The Hessian test decides strict saddles (a negative eigenvalue below
+    ``-hessian_tol * max(1, max |lambda|)``; the certificate is its eigenvector, order 2).
+    A positive semidefinite Hessian at a point above the global minimum value is a
+    non-strict saddle (spec 3.3: there are no spurious minima); the certificate is an
+    insertion arc (spec 5.1, generalised to arcs that reuse existing partial paths, see
+    :func:`~landscape.stability.escape_directions`) with the exact order and sign of the
+    first nonzero term of ``L(A* + alpha V) - L(A*)``. The rank
+    criterion of spec 3.4 is evaluated too and reported beside (``criteria_agree``).
+
+    Parameters
+    ----------
+    net : LinearNetwork or xarray.Dataset
+        The network, or a dataset of kind ``"critical_points"`` (from
+        :func:`~landscape.critical_points` or :func:`~landscape.load`): then every
+        representative is classified and the results are returned with the points.
+    W : list of ndarray or ndarray of shape (n_v, n_v)
+        The point (required with a network; not accepted with a dataset).
+    tol : float in (0, 1], default=1e-8
+        Criticality tolerance (relative gradient norm).
+    hessian_tol : float in (0, 1], default=1e-8
+        Relative zero band of the Hessian eigenvalues.
+
+    Returns
+    -------
+    xarray.Dataset
+        For a point: kind ``"classification"``: ``kind`` (a string), ``subset``, ``loss``,
+        ``gradient_norm``, ``lambda_min``, ``lambda_max``, ``n_negative``, ``n_zero``,
+        ``n_positive``, ``rank_criterion``, ``criteria_agree``, and the certificate:
+        ``certificate`` (``"hessian"``, ``"insertion_arc"``, ``"null_space_arc"``,
+        ``"minimum"`` or ``"none"`` when no escape arc was found), ``order``,
+        ``coefficient`` (sign of the leading term), ``direction`` (param).
+
+        For a critical-points dataset: a copy of it with the same variables along
+        ``point`` (``direction`` on ``(point, param)``), ``hessian_eigenvalues``
+        ``(point, eigen)`` when the whole spectrum is known (up to 2,500 parameters, or
+        at mode-aligned points), and attrs ``classified = 1``, ``classify_tol``,
+        ``classify_hessian_tol``. A dataset already classified with the same
+        tolerances is returned as it is (no recomputation): the CLI, :func:`landscape.explore`
+        and :func:`landscape.render.render` all read these variables instead of
+        classifying again.
+
+    Raises
+    ------
+    LandscapeValueError
+        ``net`` is a dataset of another kind, or ``W`` is missing or given with a dataset.
+
+    Examples
+    --------
+    >>> import landscape as ls
+    >>> cp = ls.classify(ls.critical_points(ls.LinearNetwork([1, 1, 1, 1], [3.0])))
+    >>> cp.subset.values.tolist(), cp.kind.values.tolist()
+    (['{1}', '{}'], ['global_minimum', 'non_strict_saddle'])
+    """
+    import xarray as xr
+
+    from ..critical._points import _common_attrs
+    from ..io._schema import annotate
+
+    tol = check_positive_float(tol, name="tol", upper=1.0)
+    hessian_tol = check_positive_float(hessian_tol, name="hessian_tol", upper=1.0)
+    if isinstance(net, xr.Dataset):
+        kind = net.attrs.get("landscape_kind")
+        if kind != "critical_points":
+            raise LandscapeValueError(
+                f"classify(ds) classifies the points of a 'critical_points' dataset (from ls.critical_points); got a "
+                f"dataset of kind {kind!r}."
+            )
+        if W is not None:
+            raise LandscapeValueError("classify(ds) takes the points from the dataset; do not pass W as well.")
+        return _classify_points(net, tol, hessian_tol)
+    if W is None:
+        raise LandscapeValueError("classify(net, W) needs the point W (a layer list or an adjacency matrix).")
+    r = _classify_point(net, net.layers(W), tol, hessian_tol)
+    ds = xr.Dataset({name: r[name] for name in r if name not in ("direction", "eigenvalues")})
+    ds["direction"] = (("param",), r["direction"])
     ds.attrs.update(_common_attrs(net, "classification"))
     ds.attrs.update({"tol": tol, "hessian_tol": hessian_tol})
-    return ds
+    return annotate(ds)
