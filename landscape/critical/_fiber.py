@@ -299,4 +299,6 @@ def fiber_dimension(net, S, tol=1e-9):
     })
     ds.attrs.update(_common_attrs(net, "fiber_dimension"))
     ds.attrs.update({"subset": label(S), "landscape_version": __version__})
-    return ds
+    from ..io._schema import annotate
+
+    return annotate(ds)

@@ -216,7 +216,8 @@ def sweep(networks, inits=("gaussian",), scales=(1e-2,), seeds=10, *, t_end=100.
     computed = {}
     if todo:
         own = None
-        if client is None:
+        made = client is None  # a client made here is closed here, whether local or remote
+        if made:
             client, own = _connect(scheduler, n_workers, processes, connect_timeout)
         try:
             from distributed import as_completed
@@ -231,8 +232,9 @@ def sweep(networks, inits=("gaussian",), scales=(1e-2,), seeds=10, *, t_end=100.
                     computed[tuple(cid)] = res
                     bar.update(1)
         finally:
-            if own is not None:
+            if made:
                 client.close()
+            if own is not None:
                 own.close()
     # assemble the grid
     shape = (len(nets), len(inits), len(scales), len(seeds))

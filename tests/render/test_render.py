@@ -235,7 +235,7 @@ def test_trajectory_is_drawn_coloured_by_its_loss(tmp_path, scenes):
 
 def test_critical_points_picture_holds_the_closed_form_spectra_coloured_by_kind(tmp_path, scenes):
     net = ls.LinearNetwork(*NET)
-    render_one(ls.critical_points(net), tmp_path / "cp.png")
+    render_one(ls.classify(ls.critical_points(net)), tmp_path / "cp.png")  # render draws, never classifies
     (scene,) = scenes
     img = read_rgb(tmp_path / "cp.png")
     for i, (S, kind) in enumerate(ORDER):

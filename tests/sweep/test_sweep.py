@@ -106,6 +106,10 @@ def test_a_real_scheduler_on_loopback_gives_the_same_results(tmp_path, local_res
             client.wait_for_workers(2, timeout=60)
             assert len(client.scheduler_info()["workers"]) == 2
         remote = sweep([NET], directory=tmp_path / "remote", scheduler=address, progress=False, **GRID)
+        from distributed import default_client
+
+        with pytest.raises(ValueError):  # the sweep closed the client it made (it used to leak it)
+            default_client()
     finally:
         for p in procs[::-1]:
             p.terminate()
