@@ -168,7 +168,7 @@ def itinerary(traj, net=None, *, distance=DEFAULT_DISTANCE, loss_tolerance=DEFAU
     import xarray as xr
 
     from ..io import check_dataset, network_of
-    from ..io._schema import FORMAT_VERSION, annotate
+    from ..io._schema import FORMAT_VERSION, annotate, network_attrs
 
     check_dataset(traj)
     if traj.attrs["landscape_kind"] != "trajectory":
@@ -246,10 +246,8 @@ def itinerary(traj, net=None, *, distance=DEFAULT_DISTANCE, loss_tolerance=DEFAU
         },
         coords={"stage": np.arange(n_stage), "mode": np.arange(1, k + 1)},
     )
-    for name, (units, long_name) in _VARIABLES.items():
-        ds[name].attrs.update({"units": units, "long_name": long_name})
     ds.attrs.update({"landscape_kind": "itinerary", "landscape_format": FORMAT_VERSION, "landscape_version": __version__,
-                     "widths": np.asarray(net.widths, dtype=np.int64), "sigma": net.sigma, "depth": np.int64(net.depth),
+                     **network_attrs(net),
                      "route": " -> ".join(labels) if saddle.any() else "direct", "end": end,
                      "distance": float(distance), "loss_tolerance": float(loss_tolerance),
                      "min_dwell": float(min_dwell),
@@ -258,18 +256,6 @@ def itinerary(traj, net=None, *, distance=DEFAULT_DISTANCE, loss_tolerance=DEFAU
                                          "t_exit - t_enter >= min_dwell (saddles) or t_exit = end of run (minima)"})
     annotate(ds)
     return ds
-
-
-#: variables whose meaning changed with the visit definition (name -> (units, long_name))
-_VARIABLES = {
-    "t_enter": ("1", "arrival: first stored time of the visit (near Sigma_S, loss near L_S)"),
-    "t_exit": ("1", "departure: last stored time of the visit"),
-    "plateau_loss": ("1", "critical value L_S of the subset visited"),
-    "saddle": ("1", "the subset visited is a saddle (L_S above the global minimum)"),
-    "min_distance": ("1", "min ||P - Sigma_S||_F / ||Sigma||_F during the visit"),
-    "loss_deviation": ("1", "max |L - L_S| during the visit"),
-    "t_half": ("1", "per-mode half-learning time: P_kk first reaches sigma_k / 2 (not a visit time)"),
-}
 
 
 def _samples(traj, net):

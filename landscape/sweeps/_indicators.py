@@ -9,21 +9,10 @@ from ..dynamics import gradient_flow, itinerary
 
 __all__ = ["run_chunk", "INDICATORS"]
 
-#: indicator name -> (dims beyond the swept ones, long name)
-INDICATORS = {
-    "loss_final": ((), "loss at the end"),
-    "t_final": ((), "time at which the run ended (loss below the threshold, or t_end)"),
-    "status": ((), "integrator status"),
-    "n_plateaus": ((), "saddle visits (within plateau_distance of Sigma_S, loss near L_S, for at least plateau_time;"
-                       " a visit lasting to the end of the run counts)"),
-    "route": ((), "itinerary: the critical sets visited, or 'direct' when no saddle was"),
-    "escape_times": (("stage",), "departure times of the saddle visits the run left, in order"),
-    "conserved_drift": ((), "max_t ||C_i(t) - C_i(0)||_F / max_i ||W_i||_F^2"),
-    "singular_values": (("mode",), "singular values of the final end-to-end matrix"),
-    "weight_norm": ((), "sqrt(sum_i ||W_i||_F^2) at the end"),
-    "balance": ((), "max_i ||C_i||_F at the end (delta-balance)"),
-    "sharpness": ((), "largest Hessian eigenvalue at the end"),
-}
+#: indicator name -> its dims beyond the swept ones (long names and units: landscape.io's table)
+INDICATORS = {"loss_final": (), "t_final": (), "status": (), "n_plateaus": (), "route": (),
+              "escape_times": ("stage",), "conserved_drift": (), "singular_values": ("mode",), "weight_norm": (),
+              "balance": (), "sharpness": ()}
 
 
 def _init(net, kind, scale, seeds):

@@ -98,7 +98,7 @@ def _compute_chunk(definition, cid, path):
     seeds = definition["seeds"][lo:hi]
     res = run_chunk(net, definition["inits"][j], definition["scales"][k], seeds, o["t_end"], o["method"], o["rtol"],
                     o["atol"], o["loss_below"], o["n_points"], o["plateau_time"], o["plateau_distance"], o["max_stages"])
-    data = {name: (("seed", *INDICATORS[name][0]), res[name]) for name in INDICATORS}
+    data = {name: (("seed", *INDICATORS[name]), res[name]) for name in INDICATORS}
     ds = xr.Dataset(data, coords={"seed": np.asarray(seeds, dtype=np.int64)})
     ds.attrs.update({"landscape_kind": "sweep", "landscape_format": FORMAT_VERSION, "chunk": np.asarray(cid, dtype=np.int64),
                      **network_attrs(net)})
@@ -240,7 +240,7 @@ def sweep(networks, inits=("gaussian",), scales=(1e-2,), seeds=10, *, t_end=100.
     shape = (len(nets), len(inits), len(scales), len(seeds))
     k = max(n.sigma.size for n in nets)
     arrays = {}
-    for name, (extra, _) in INDICATORS.items():
+    for name, extra in INDICATORS.items():
         tail = (k,) if extra == ("mode",) else ((max_stages,) if extra == ("stage",) else ())
         if name in ("status", "route"):
             arrays[name] = np.full(shape + tail, "", dtype=object)
@@ -259,7 +259,7 @@ def sweep(networks, inits=("gaussian",), scales=(1e-2,), seeds=10, *, t_end=100.
             else:
                 arrays[name][i, j, kk, lo:hi] = v
     data = {}
-    for name, (extra, _) in INDICATORS.items():
+    for name, extra in INDICATORS.items():
         values = arrays[name].astype(str) if name in ("status", "route") else arrays[name]
         data[name] = (("network", "init", "scale", "seed", *extra), values)
     ds = xr.Dataset(data, coords={"network": np.arange(len(nets)), "init": np.array(inits, dtype=str),
