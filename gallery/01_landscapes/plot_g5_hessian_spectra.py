@@ -18,12 +18,11 @@ from landscape.render import COLORS, gallery_path, gallery_size, save_png, spect
 # non-strict (positive semidefinite Hessian), the others strict.
 for h in (2, 3):
     net = ls.LinearNetwork([3] * (h + 1), [3.0, 2.0, 1.0])
-    crit = ls.critical_points(net)
+    crit = ls.classify(ls.critical_points(net))  # once per set: kinds and Hessian spectra
     groups = []
-    for i in range(crit.sizes["point"]):
-        W = ls.weights_at(crit, i)
-        kind = str(ls.classify(net, W).kind.values)
-        groups.append((i, np.linalg.eigvalsh(net.hessian(W)), kind.replace("_", " "), COLORS[kind]))
+    for i, kind in enumerate(crit.kind.values):
+        ev = crit.hessian_eigenvalues.values[i]
+        groups.append((i, ev[~np.isnan(ev)], str(kind).replace("_", " "), COLORS[str(kind)]))
     pl = spectrum_chart(groups, f"G5: depth {h}, points by loss: " + " ".join(crit.subset.values), gallery_size())
     save_png(pl, gallery_path(f"g5_spectra_depth{h}.png"))
 
