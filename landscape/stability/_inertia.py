@@ -171,68 +171,173 @@ def _spectrum_of_blocks(net, blocks, eigenvectors):
     return (ev, vectors) if eigenvectors else ev
 
 
-def _lanczos_end(op, n, end, k0, band, shift, rng):
-    """Every eigenvalue beyond the zero band at one end, with multiplicities (Lanczos + deflation).
+#: smallest Lanczos basis (ARPACK's ``ncv``) used; the basis for ``k`` eigenvalues is ``max(2k + 1, NCV_MIN)``
+NCV_MIN = 20
+#: largest number of eigenvalues asked of one ARPACK call (``k`` doubles up to it)
+_K_MAX = 256
+#: the exact fallback after an ARPACK failure is used up to this many stored numbers (n x m)
+_EXACT_MEMORY = 25_000_000
 
-    ``eigsh`` (implicitly restarted Lanczos) may return one copy of a repeated
-    eigenvalue; the found eigenvectors are therefore projected out (``P H P`` with
-    ``P = I - V V^T``) and the search repeated, with k doubled while every returned
-    value lies beyond the band, until it finds nothing beyond the band. The cost grows
-    with the number of eigenvalues outside the zero band: cheap at saddles with a few
-    negative directions, expensive for counting a large positive part.
-    The negative end uses the shifted operator ``P (H - shift I) P`` (largest magnitude =
-    most negative of H); the positive end ``P H P`` with ``which="LA"``.
+
+def _ncv(k):
+    """ARPACK's basis size for ``k`` eigenvalues. ARPACK needs ``k < ncv <= n`` and fails
+    ("no shifts could be applied", error 3) when ``ncv`` comes close to the dimension
+    searched, so dimensions below ``2 ncv`` are diagonalised exactly instead."""
+    return max(2 * k + 1, NCV_MIN)
+
+
+def zero_band(radius, tol):
+    """Half-width of the band of eigenvalues counted as zero: ``tol * max(1, radius)``.
+
+    ``radius`` is the spectral radius ``max |lambda|``: the band is relative to the scale of
+    the spectrum, with an absolute floor of ``tol`` when the spectrum is smaller than 1.
+    Every path of :func:`hessian_inertia` counts with this band.
     """
-    from scipy.sparse.linalg import LinearOperator, eigsh
+    return tol * max(1.0, float(radius))
+
+
+def _orthonormal_complement(V, X):
+    """An orthonormal basis of ``(I - V V^T) X`` (``V`` orthonormal), projected twice."""
+    for _ in range(2):
+        X = X - V @ (V.T @ X)
+    Q = np.linalg.qr(X)[0]
+    return Q - V @ (V.T @ Q)
+
+
+def _remaining_spectrum(op, V, n, rng):
+    """Eigenvalues of ``H`` on the orthogonal complement of ``V``, exactly (dense).
+
+    The complement is spanned by ``(I - V V^T) R`` for a Gaussian ``R`` of ``m = n - rank V``
+    columns; its Hessian block ``Q^T H Q`` costs ``m`` Hessian-vector products (one batched
+    ``matmat``) and an ``m x m`` ``eigh``.
+    """
+    m = n - V.shape[1]
+    if m <= 0:
+        return np.zeros(0)
+    Q = _orthonormal_complement(V, rng.standard_normal((n, m)))
+    T = Q.T @ op.matmat(Q)
+    return np.linalg.eigvalsh(0.5 * (T + T.T))
+
+
+def _lanczos_end(op, n, sign, k0, band, radius, rng, arpack_tol):
+    """Every eigenvalue of ``sign * H`` above ``band``, with multiplicities (Lanczos + deflation).
+
+    Each round runs ``eigsh`` (ARPACK, implicitly restarted Lanczos, seeded ``v0``) for the
+    ``kk`` largest eigenvalues of the deflated, shifted operator
+    ``B = P (sign H + 2 rho I) P`` with ``P = I - V V^T``, ``V`` the orthonormal eigenvectors
+    found so far and ``rho`` the spectral radius. On the complement of ``V`` the spectrum of
+    ``B`` lies in ``[rho, 3 rho]`` and the deflated directions sit at 0, below it: so
+    ARPACK's convergence test (relative to each Ritz value) is never asked to resolve
+    eigenvalues near 0, where it cannot converge, and the found directions can never come
+    back. Lanczos may return one copy of a repeated eigenvalue, so rounds repeat (``kk``
+    doubling while every returned value lies beyond the band) until a converged round finds
+    nothing beyond the band. Once the complement has fewer than ``2 ncv`` dimensions
+    (``ncv = max(2 kk + 1, NCV_MIN)``, see :func:`_ncv`), it is diagonalised exactly instead
+    (:func:`_remaining_spectrum`): no eigenvalue is left unexamined. If ARPACK fails to
+    converge and finds nothing new, the complement is diagonalised exactly when it fits
+    (``n * m <= 2.5e7``), else :class:`~landscape.errors.LandscapeError` is raised.
+    """
+    from scipy.sparse.linalg import ArpackError, ArpackNoConvergence, LinearOperator, eigsh
 
     V = np.zeros((n, 0))
     found = []
-    k_now = k0
+    kk = k0
+    shift = 2.0 * radius
     while True:
-        kk = min(k_now, n - 1 - V.shape[1])
-        if kk < 1:
+        m = n - V.shape[1]
+        if m < 2 * _ncv(kk):
+            lam = sign * _remaining_spectrum(op, V, n, rng)
+            found.extend(lam[lam > band].tolist())
             break
-        c = shift if end == "negative" else 0.0
 
-        def mv(x, V=V, c=c):
+        def mv(x, V=V):
             x = np.ravel(x)
             x = x - V @ (V.T @ x)
-            y = op.matvec(x) - c * x
+            y = sign * op.matvec(x) + shift * x
             return y - V @ (V.T @ y)
 
-        v0 = rng.standard_normal(n)
-        v0 -= V @ (V.T @ v0)
-        A = LinearOperator((n, n), matvec=mv, dtype=float)
-        which = "LM" if end == "negative" else "LA"
-        if not np.any(mv(v0)):  # the (deflated) operator vanishes: nothing left at this end
+        B = LinearOperator((n, n), matvec=mv, dtype=float)
+        for ncv in (_ncv(kk), 2 * _ncv(kk)):  # on an ARPACK error, once more with a larger basis
+            v0 = rng.standard_normal(n)
+            v0 -= V @ (V.T @ v0)
+            try:
+                vals, vecs = eigsh(B, k=kk, which="LA", v0=v0, ncv=min(m, ncv), tol=arpack_tol)
+                converged = True
+                break
+            except ArpackNoConvergence as err:  # keep the pairs that did converge
+                vals, vecs, converged = err.eigenvalues, err.eigenvectors, False
+                break
+            except ArpackError:  # e.g. error 3, "no shifts could be applied"
+                vals, vecs, converged = np.zeros(0), np.zeros((n, 0)), False
+        lam = vals - shift  # eigenvalues of sign * H
+        new = lam > band
+        if new.any():
+            found.extend(lam[new].tolist())
+            V = np.hstack([V, _orthonormal_complement(V, vecs[:, new])])
+            if converged and new.all():
+                kk = min(2 * kk, _K_MAX)  # the end is wider than kk: ask for more at once
+            continue
+        if converged:
             break
-        vals, vecs = eigsh(A, k=kk, which=which, v0=v0, tol=1e-12, ncv=min(n, max(2 * kk + 1, 30)))
-        vals = vals + c
-        new = vals < -band if end == "negative" else vals > band
-        if not new.any():
-            break
-        found.extend(vals[new].tolist())
-        V = np.linalg.qr(np.hstack([V, vecs[:, new]]))[0]
-        if new.all():
-            k_now *= 2  # the end is wider than k: ask for more at once
-    return np.sort(np.array(found))
+        if n * m > _EXACT_MEMORY:
+            from ..errors import LandscapeError
+
+            raise LandscapeError(
+                f"Lanczos (ARPACK) did not converge on the {m} directions left after deflating {V.shape[1]}, and they "
+                f"are too many to diagonalise densely; eigenvalues are probably clustered within the zero band "
+                f"(|lambda| <= {band:.3g}): try a larger tol or method='dense'."
+            )
+        lam = sign * _remaining_spectrum(op, V, n, rng)
+        found.extend(lam[lam > band].tolist())
+        break
+    return np.sort(sign * np.array(found, dtype=float))
+
+
+def _arpack_tol(tol):
+    """ARPACK's relative tolerance: residuals far inside the zero band, and at most 1e-12."""
+    return max(np.finfo(float).eps, min(1e-12, 0.01 * tol))
+
+
+def _spectral_radius(op, n, rng, arpack_tol):
+    """``max |lambda|`` of the Hessian: 0 if it vanishes on a random probe, else ``eigsh`` (``"LM"``),
+    retried once with a larger basis and budget, then diagonalised exactly if it fits."""
+    from scipy.sparse.linalg import ArpackError, eigsh
+
+    if not np.any(op.matmat(rng.standard_normal((n, 2)))):
+        return 0.0
+    for ncv, maxiter in ((NCV_MIN, None), (3 * NCV_MIN, 100 * n)):
+        try:
+            top = eigsh(op, k=1, which="LM", v0=rng.standard_normal(n), ncv=min(n, ncv), tol=arpack_tol,
+                        maxiter=maxiter, return_eigenvectors=False)
+            return float(np.abs(top).max())
+        except ArpackError:
+            pass
+    if n * n > _EXACT_MEMORY:
+        from ..errors import LandscapeError
+
+        raise LandscapeError("Lanczos (ARPACK) did not converge on the spectral radius; try method='dense'.")
+    return float(np.abs(_remaining_spectrum(op, np.zeros((n, 0)), n, rng)).max())
 
 
 def hessian_inertia(net, W, tol=1e-8, *, method="auto", eigenvectors=False, k=6):
     """Counts of negative, zero and positive Hessian eigenvalues, and the extreme ones.
 
-    An eigenvalue counts as zero when ``|lambda| <= tol * max(1, max |lambda|)`` (relative
-    to the spectral radius, with an absolute floor of ``tol``).
+    Zero band: an eigenvalue counts as zero when ``|lambda| <= band`` with
+    ``band = tol * max(1, rho)``, ``rho = max |lambda|`` the spectral radius (relative to
+    the scale of the spectrum, with an absolute floor of ``tol``; :func:`zero_band`). Every
+    path uses this band and counts multiplicities; ``band`` is stored as attr ``zero_band``.
 
     Paths: ``"dense"`` (``numpy.linalg.eigh`` of :meth:`LinearNetwork.hessian`);
     ``"structured"`` (exact block decomposition at mode-aligned points, any size, see
-    :func:`structured_spectrum`); ``"lanczos"`` (matrix free: ``eigsh`` on Hessian-vector
-    products: the spectral radius, then for the negative end the shifted operator
-    ``H - lambda_max I`` whose largest-magnitude eigenvalues are the most negative of H,
-    deflating found eigenvectors and repeating until nothing beyond the zero band is
-    left, so repeated eigenvalues are counted with their multiplicity; the positive end
-    likewise; zeros are the rest, reported as 0 in ``lowest``/``highest``). ``"auto"``: dense up to :data:`DENSE_LIMIT`
-    parameters, else structured at aligned points, else Lanczos.
+    :func:`structured_spectrum`); ``"lanczos"`` (matrix free, on Hessian-vector products:
+    ``rho`` from ``eigsh``, then each end from the deflated, shifted operator
+    ``P (+-H + 2 rho I) P``, repeating with the found eigenvectors projected out until
+    nothing beyond the band is left, so repeated eigenvalues are counted with their
+    multiplicity; the last fewer than ``2 max(2k + 1, NCV_MIN)`` directions, and networks with
+    fewer parameters than that, are diagonalised exactly from Hessian-vector products;
+    see :func:`_lanczos_end`. Start vectors are seeded, so results are reproducible. Zeros
+    are the rest, reported as 0 in ``lowest``/``highest``). ``"auto"``: dense up to
+    :data:`DENSE_LIMIT` parameters, else structured at aligned points, else Lanczos.
 
     Parameters
     ----------
@@ -274,26 +379,25 @@ def hessian_inertia(net, W, tol=1e-8, *, method="auto", eigenvectors=False, k=6)
                 ev = np.linalg.eigvalsh(net.hessian(layers))
         else:
             ev = structured_spectrum(net, layers)
-        band = tol * max(1.0, float(np.abs(ev).max()))
+        band = zero_band(np.abs(ev).max(), tol)
         neg, pos = int(np.sum(ev < -band)), int(np.sum(ev > band))
         lowest, highest = ev[:k], ev[::-1][:k]
         data["eigenvalues"] = (("eigen",), ev)
     elif method == "lanczos":
-        from scipy.sparse.linalg import eigsh
-
-        if n <= 2:
-            raise LandscapeValueError("the Lanczos path needs more than 2 parameters; use method='dense'.")
         op = net.hessian_operator(layers)
-        rng = np.random.default_rng(0)
-        probe = op.matmat(rng.standard_normal((n, 2)))
-        if not np.any(probe):  # H = 0 (e.g. the origin for h >= 3): all eigenvalues zero
-            top, lam_max = np.zeros(1), 0.0
+        rng = np.random.default_rng(0)  # seeds every start vector and basis: the result is reproducible
+        if n < 2 * _ncv(k):  # too small for ARPACK (see _ncv): the whole spectrum, exactly
+            ev = _remaining_spectrum(op, np.zeros((n, 0)), n, rng)
+            band = zero_band(np.abs(ev).max(), tol)
+            negs, poss = ev[ev < -band], ev[ev > band]
         else:
-            top = eigsh(op, k=1, which="LM", v0=rng.standard_normal(n), return_eigenvectors=False, tol=1e-12)
-            lam_max = float(eigsh(op, k=1, which="LA", v0=rng.standard_normal(n), return_eigenvectors=False, tol=1e-12)[0])
-        band = tol * max(1.0, float(np.abs(top).max()))
-        negs = _lanczos_end(op, n, "negative", k, band, max(lam_max, 0.0) + band, rng)
-        poss = _lanczos_end(op, n, "positive", k, band, None, rng)
+            radius = _spectral_radius(op, n, rng, _arpack_tol(tol))
+            band = zero_band(radius, tol)
+            if radius == 0.0:  # H = 0 (e.g. the origin for h >= 3): all eigenvalues zero
+                negs = poss = np.zeros(0)
+            else:
+                negs = _lanczos_end(op, n, -1.0, k, band, radius, rng, _arpack_tol(tol))
+                poss = _lanczos_end(op, n, 1.0, k, band, radius, rng, _arpack_tol(tol))
         neg, pos = negs.size, poss.size
         # eigenvalues inside the zero band are reported as 0
         ev_known = np.concatenate([negs, np.zeros(n - neg - pos), poss])
