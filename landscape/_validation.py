@@ -34,7 +34,9 @@ def describe(value, limit: int = 60) -> str:
 
 def check_int(value, *, name: str, minimum: int | None = None, error=LandscapeValueError) -> int:
     """Return ``value`` as an ``int`` after checking it is an integer ``>= minimum``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+    if isinstance(value, (bool, np.bool_)):
+        raise LandscapeTypeError(f"{name} must be an integer, not a bool; got {describe(value)}.")
+    if not isinstance(value, numbers.Integral):
         if isinstance(value, numbers.Real) and float(value).is_integer():
             value = int(value)
         else:

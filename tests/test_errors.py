@@ -14,6 +14,8 @@ from landscape.errors import BlockStructureError, LandscapeError, SigmaError, We
         ([3, 0, 2], r"widths\[1\] must be an integer >= 1; got 0"),
         ([3, -1], r"widths\[1\] must be an integer >= 1; got -1"),
         ([3, 2.5], r"widths must contain positive integers; widths\[1\] is 2.5"),
+        ([2, True, 2], r"widths must contain positive integers; widths\[1\] is True"),
+        ([2, np.bool_(True), 2], r"widths must contain positive integers; widths\[1\] is"),
         ("33", r"widths must be a sequence \[d_0, \.\.\., d_h\] of positive integers; got '33'"),
         (5, r"widths must be a sequence"),
     ],
@@ -122,3 +124,17 @@ def test_init_scale_must_be_non_negative(net):
 def test_every_error_is_a_landscape_error_and_a_builtin():
     for cls in (WidthsError, SigmaError, WeightsError, BlockStructureError):
         assert issubclass(cls, LandscapeError) and issubclass(cls, ValueError)
+
+
+def test_flow_entry_points_name_a_network_that_is_not_one(net):
+    W = ls.init.gaussian(net, 0.1, rng=0)
+    with pytest.raises(TypeError, match=r"net must be a landscape.LinearNetwork; got 'net'"):
+        ls.gradient_flow("net", W, 1.0)
+    with pytest.raises(TypeError, match=r"net must be a landscape.LinearNetwork; got 'net'"):
+        ls.gradient_descent("net", W, 0.1, 10)
+
+
+def test_divergence_threshold_below_one_is_refused(net):
+    W = ls.init.gaussian(net, 0.1, rng=0)
+    with pytest.raises(ValueError, match=r"divergence_threshold must be >= 1 .*got 0.5"):
+        ls.gradient_descent(net, W, 0.1, 10, divergence_threshold=0.5)

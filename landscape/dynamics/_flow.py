@@ -9,7 +9,7 @@ import numpy as np
 
 from .._validation import check_finite_array, check_int, check_positive_float, describe
 from .._version import __version__
-from ..core import kernels
+from ..core import LinearNetwork, kernels
 from ..errors import LandscapeTypeError, LandscapeValueError, WeightsError
 from . import solvers
 from ._problem import FlowProblem
@@ -25,6 +25,8 @@ def as_batch(net, W0, name="W0"):
     Accepts a layer list, an adjacency matrix, or a layer list whose matrices share a
     leading batch dimension ``B``.
     """
+    if not isinstance(net, LinearNetwork):
+        raise LandscapeTypeError(f"net must be a landscape.LinearNetwork; got {describe(net)}.")
     if isinstance(W0, np.ndarray) and W0.ndim == 2:
         return net.flatten(net.layers(W0, name=name))[None], False
     if not isinstance(W0, (list, tuple)):
@@ -248,7 +250,7 @@ def gradient_descent(net, W0, step, n_steps, *, record_every=1, loss_below=None,
         Keep every k-th iterate (and always the first and the last).
     loss_below : float, optional
         Stop a run when its loss falls below this value (status ``"event"``).
-    divergence_threshold : float, default=1e6
+    divergence_threshold : float >= 1, default=1e6
         A run diverges at the first iterate that leaves the bound: its loss exceeds
         ``divergence_threshold * max(L(W0), 1/2 ||Sigma||_F^2)`` (the gradient flow
         never raises the loss, and ``1/2 ||Sigma||_F^2`` is the loss at 0), or a weight
@@ -278,6 +280,11 @@ def gradient_descent(net, W0, step, n_steps, *, record_every=1, loss_below=None,
     n_steps = check_int(n_steps, name="n_steps", minimum=1)
     record_every = check_int(record_every, name="record_every", minimum=1)
     divergence_threshold = check_positive_float(divergence_threshold, name="divergence_threshold")
+    if divergence_threshold < 1.0:
+        raise LandscapeValueError(
+            "divergence_threshold must be >= 1 (it multiplies the starting loss and weight scale, which a "
+            f"converging run may reach); got {divergence_threshold!r}."
+        )
     if loss_below is not None:
         check_positive_float(loss_below, name="loss_below")
     theta, batched = as_batch(net, W0)

@@ -54,8 +54,16 @@ def _one(problem, method, y0, t_eval, *, rtol, atol, first_step, max_step, event
             return out, y0.copy(), float(t_eval[0]), Status.EVENT, int(np.argmin(g0)), float(t_eval[0]), None
     fns = [wrap(ev) for ev in events]
     if deadline is not None:
+        # The wall clock is not a function of t, so scipy's root finder cannot locate it: the
+        # budget latches the time t* at which the deadline is first seen and is t* - t after.
+        latch = []
+
         def budget(t, y):
-            return deadline - time.perf_counter()
+            if not latch:
+                if time.perf_counter() < deadline:
+                    return 1.0
+                latch.append(t)
+            return latch[0] - t
 
         budget.terminal = True
         fns.append(budget)

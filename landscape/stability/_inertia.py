@@ -360,6 +360,7 @@ def hessian_inertia(net, W, tol=1e-8, *, method="auto", eigenvectors=False, k=6)
     import xarray as xr
 
     from ..critical._points import _common_attrs
+    from ..io._schema import annotate
 
     tol = check_positive_float(tol, name="tol", upper=1.0)
     k = check_int(k, name="k", minimum=1)
@@ -413,4 +414,4 @@ def hessian_inertia(net, W, tol=1e-8, *, method="auto", eigenvectors=False, k=6)
     ds = xr.Dataset(data)
     ds.attrs.update(_common_attrs(net, "inertia"))
     ds.attrs.update({"method": method, "tol": tol, "zero_band": band})
-    return ds
+    return annotate(ds)

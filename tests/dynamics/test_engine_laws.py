@@ -219,6 +219,21 @@ def test_max_step_and_first_step_are_honoured(method):
         assert int(tiny.attrs["nfev"]) >= int(base.attrs["nfev"])
 
 
+@pytest.mark.parametrize("method", ["RK45", "DOP853", "RK23"])
+def test_wall_time_budget_stops_a_stiff_scipy_run(method):
+    """The budget is no function of t; scipy's event root finder used to raise 'f(a) and f(b)
+    must have different signs' on it. A stiff start (scale 30) cannot finish in 0.3 s."""
+    net = ls.LinearNetwork([3, 4, 4, 2], [3.0, 2.0])
+    W0 = ls.init.gaussian(net, 30.0, rng=0)
+    ds = ls.gradient_flow(net, W0, 5.0, method=method, max_wall_time=0.3, progress=False)
+    assert str(ds.status.values) == "time_budget"
+    t_final = float(ds.t_final)
+    assert 0.0 < t_final < 5.0
+    # the state kept is the flow's state at t_final: integrate to t_final by LSODA (stiff-safe), tight tolerance
+    ref = ls.gradient_flow(net, W0, t_final, method="LSODA", rtol=1e-10, atol=1e-12, n_points=2, progress=False)
+    np.testing.assert_allclose(ds.theta_final.values, ref.theta_final.values, rtol=1e-4, atol=1e-6)
+
+
 def test_registry_is_the_one_list_of_methods():
     assert set(ls.dynamics.METHODS) == set(solvers.SOLVERS) | {"auto"}
     assert solvers.get("AUTO").name in ("dopri5-jit", "dopri5")
