@@ -4,6 +4,7 @@
 name            kind        order  what it is for
 ==============  ==========  =====  ==============================================================
 ``gauss``       batched     4      Gauss-Legendre collocation: conserves every ``C_i`` to round-off
+                                   (dense Hessian per step: small networks only)
 ``rosw``        batched     3      L-stable Rosenbrock-W with the exact Hessian: stiff runs
 ``dopri5``      batched     5      Dormand-Prince 5(4), vectorised over the batch with numpy
 ``dopri5-jit``  compiled    5      the same method compiled with numba, one run per thread
@@ -105,7 +106,9 @@ class Solver:
 
 
 _DESCRIPTIONS = {
-    "gauss": "2-stage Gauss-Legendre collocation (order 4), simplified Newton on the exact Hessian",
+    "gauss": ("2-stage Gauss-Legendre collocation (order 4), simplified Newton on the exact Hessian; "
+              "each step factorises the dense (n_params, n_params) Hessian (O(n_params^3)): meant for "
+              "small networks (a few hundred parameters) where conservation to round-off matters"),
     "rosw": "ROS34PW2 L-stable Rosenbrock-W (order 3), exact Hessian or its Gauss-Newton part",
     "dopri5": "Dormand-Prince 5(4), batched numpy, PI step control per run",
     "dopri5-jit": "Dormand-Prince 5(4) compiled with numba, one run per thread",
