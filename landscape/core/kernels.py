@@ -16,6 +16,9 @@ directions. Validation is done by the callers (:class:`LinearNetwork`).
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+
 import numpy as np
 
 __all__ = [
@@ -88,6 +91,29 @@ def workspace(W, Sigma):
     return work
 
 
+_CACHE = threading.local()
+_CACHE_SIZE = 4
+
+
+def _cached_workspace(W, Sigma):
+    """A workspace for ``W``'s shapes, kept per thread (fresh arrays cost page faults on every call).
+
+    The arrays hold intermediates only (never a returned result), so reusing them across
+    calls of one thread is safe; a small per-thread LRU keeps the last few shapes.
+    """
+    cache = getattr(_CACHE, "work", None)
+    if cache is None:
+        cache = _CACHE.work = OrderedDict()
+    key = (tuple(Wj.shape for Wj in W), Sigma.shape)
+    work = cache.pop(key, None)
+    if work is None:
+        work = workspace(W, Sigma)
+        while len(cache) >= _CACHE_SIZE:
+            cache.popitem(last=False)
+    cache[key] = work
+    return work
+
+
 def _field_into(W, R, F, out, work):
     """``out_j = G_j F_{j-1}^T`` with ``G_h = R``, ``G_{j-1} = W_j^T G_j`` (the core of the gradient).
 
@@ -155,19 +181,24 @@ def flow_field(W, Sigma, out=None, work=None):
         ``[-dL/dW_1, ..., -dL/dW_h]`` (``out`` if given).
     loss : ndarray of shape (...)
     """
-    if work is None:
-        work = workspace(W, Sigma)
+    cached = work is None
+    if cached:
+        work = _cached_workspace(W, Sigma)
     F, R = _forward(W, Sigma, work, +1)
     if out is None:
         out = [np.empty(Wj.shape) for Wj in W]
-    return _field_into(W, R, F, out, work), half_sq_norm(R)
+    field, L = _field_into(W, R, F, out, work), half_sq_norm(R)
+    if cached:
+        F[1] = None  # the cache must not keep the caller's W_1 alive
+    return field, L
 
 
 def gradient(W, Sigma, *, return_loss: bool = False):
     """Gradient ``[dL/dW_1, ..., dL/dW_h]`` of the loss (the flow is its negative)."""
-    work = workspace(W, Sigma)
+    work = _cached_workspace(W, Sigma)
     F, R = _forward(W, Sigma, work, -1)  # R = F_h - Sigma: the gradient without a negation pass
     grad = _field_into(W, R, F, [np.empty(Wj.shape) for Wj in W], work)
+    F[1] = None  # the cache must not keep the caller's W_1 alive
     if return_loss:
         return grad, half_sq_norm(R)
     return grad

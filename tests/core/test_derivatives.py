@@ -128,3 +128,32 @@ def test_flatten_is_row_major_in_layer_order():
     np.testing.assert_array_equal(net.flatten(W), [1, 2, 3, 4, 5])
     back = net.unflatten(np.arange(10.0).reshape(2, 5))
     assert [b.shape for b in back] == [(2, 1, 2), (2, 3, 1)]
+
+
+def test_cached_workspace_never_aliases_results_across_calls_or_threads():
+    """kernels.gradient/flow_field reuse a per-thread workspace: a returned gradient must not
+    change when the next call runs, and threads must not share intermediates."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from landscape.core import kernels
+
+    net = ls.LinearNetwork([30, 64, 48, 20], np.linspace(3.0, 0.5, 20))  # big enough to release the GIL
+    Ws = [ls.init.gaussian(net, 0.8, rng=s) for s in range(8)]
+    expected = [literal.literal_gradient(ls.adjacency(W), net.E, net.depth) for W in Ws]
+    first = net.gradient(Ws[0])
+    kept = [g.copy() for g in first]
+    net.gradient(Ws[1])
+    kernels.flow_field(Ws[2], net.Sigma)
+    for g, k in zip(first, kept):
+        np.testing.assert_array_equal(g, k)
+
+    def grad(W):
+        out = None
+        for _ in range(30):  # many calls so the threads interleave
+            out = net.gradient(W)
+        return out
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(grad, Ws))
+    for G, ref in zip(results, expected):
+        np.testing.assert_allclose(ls.adjacency(G), ref, rtol=1e-10, atol=1e-10)
