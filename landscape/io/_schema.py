@@ -54,7 +54,6 @@ KINDS = {
     "inertia": ("n_negative", "n_zero", "n_positive"),
     "classification": ("kind",),
     "submanifolds": ("theta", "branch_kind"),
-    "stability": (),
     "sweep": (),
 }
 
@@ -81,6 +80,10 @@ METADATA = {
     "init": ("initialisation scheme", _ONE),
     "scale": ("initial scale of the initialisation", _ONE),
     "seed": ("random seed of the initialisation", _ONE),
+    # dimensions without a coordinate variable (positions only; listed for docs/datasets.md)
+    "run": ("trajectory of a batch (the leading batch axis of the initial weights)", _ONE),
+    "eigen": ("Hessian eigenvalue, ascending (eigenvector column for vectors)", _ONE),
+    "extreme": ("position among the k lowest or highest Hessian eigenvalues", _ONE),
     # --- weights and losses
     "theta": ("network weights W_1..W_h flattened row-major", _ONE),
     "theta_final": ("weights at the end of the run", _ONE),

@@ -10,9 +10,11 @@ directory written by a different definition is refused.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -106,6 +108,34 @@ def _compute_chunk(definition, cid, path):
     return cid, res
 
 
+@contextlib.contextmanager
+def _main_module_hidden():
+    """Worker processes spawned inside this block do not re-run the user's main script.
+
+    multiprocessing's ``spawn`` (dask's default start method) re-imports ``__main__`` in
+    every new process so that functions defined there can be unpickled; a script without
+    ``if __name__ == "__main__":`` is then run again from the top in each worker (which
+    starts a sweep of its own and fails). The sweep's workers only run
+    :func:`_compute_chunk`, a landscape function, so the main module is hidden from the
+    spawn preparation (``__main__.__file__`` removed and ``__main__.__spec__`` set to
+    None, as in an interactive session) while the local cluster lives, and restored after.
+    A guarded script's top level is not re-run either.
+    """
+    main = sys.modules.get("__main__")
+    if main is None:
+        yield
+        return
+    names = vars(main)
+    saved = {key: names[key] for key in ("__file__", "__spec__") if key in names}
+    names.pop("__file__", None)
+    names["__spec__"] = None
+    try:
+        yield
+    finally:
+        names.pop("__spec__", None)
+        names.update(saved)
+
+
 def _connect(scheduler, n_workers, processes, connect_timeout):
     from distributed import Client, LocalCluster
 
@@ -121,8 +151,8 @@ def _connect(scheduler, n_workers, processes, connect_timeout):
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=processes, dashboard_address=None)
     except RuntimeError as exc:
         raise SweepError(
-            "could not start the local dask worker processes. In a script, run the sweep under "
-            "`if __name__ == '__main__':` (worker processes re-import the main module), or pass processes=False."
+            f"could not start the local dask worker processes ({str(exc).strip().splitlines()[0]}); pass "
+            "processes=False to run the workers as threads in this process."
         ) from exc
     return Client(cluster), cluster
 
@@ -160,7 +190,10 @@ def sweep(networks, inits=("gaussian",), scales=(1e-2,), seeds=10, *, t_end=100.
     n_workers : int, optional
         Workers of the default local cluster (default: the number of cores).
     processes : bool, default=True
-        Local cluster with worker processes (True) or threads.
+        Local cluster with worker processes (True) or threads. The worker processes do
+        not re-import the caller's main module, so a script needs no
+        ``if __name__ == "__main__":`` guard around the sweep (a ``client`` you make
+        yourself follows dask's rule: start its cluster under the guard).
     progress : bool, optional
         Progress bar over chunks (default: shown).
 
@@ -217,9 +250,12 @@ def sweep(networks, inits=("gaussian",), scales=(1e-2,), seeds=10, *, t_end=100.
     if todo:
         own = None
         made = client is None  # a client made here is closed here, whether local or remote
-        if made:
-            client, own = _connect(scheduler, n_workers, processes, connect_timeout)
+        stack = contextlib.ExitStack()
+        if made and scheduler is None and processes:  # our own worker processes: never re-run the user's script
+            stack.enter_context(_main_module_hidden())
         try:
+            if made:
+                client, own = _connect(scheduler, n_workers, processes, connect_timeout)
             from distributed import as_completed
 
             # small initial scales take longest (plateaus): start them first to balance the workers
@@ -232,10 +268,13 @@ def sweep(networks, inits=("gaussian",), scales=(1e-2,), seeds=10, *, t_end=100.
                     computed[tuple(cid)] = res
                     bar.update(1)
         finally:
-            if made:
-                client.close()
-            if own is not None:
-                own.close()
+            try:
+                if made and client is not None:
+                    client.close()
+                if own is not None:
+                    own.close()
+            finally:
+                stack.close()
     # assemble the grid
     shape = (len(nets), len(inits), len(scales), len(seeds))
     k = max(n.sigma.size for n in nets)
