@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from .._atomic import atomic_write
+from .._validation import check_int
 from ..errors import LandscapeValueError
 from ._schema import ARRAY_ATTRS, FORMAT_VERSION, KINDS, annotate, decode_flags, encode_flags, network_from_attrs
 
@@ -195,6 +196,23 @@ def weights_at(ds, index, **selectors):
     -------
     list of ndarray
         ``W_i`` of shape ``(d_i, d_{i-1})``, bit-for-bit the stored values.
+
+    Raises
+    ------
+    LandscapeValueError
+        ``index`` (or a selector) is not an integer position in range, naming the valid
+        range; or the entry holds no weights (a run that had stopped before it).
+
+    Examples
+    --------
+    >>> import landscape as ls
+    >>> crit = ls.critical_points(ls.LinearNetwork([1, 1, 1, 1], [3.0]))
+    >>> [w.shape for w in ls.weights_at(crit, 0)]
+    [(1, 1), (1, 1), (1, 1)]
+    >>> ls.weights_at(crit, 99)
+    Traceback (most recent call last):
+    ...
+    landscape.errors.LandscapeValueError: index 99 is out of range for 'point' of size 2; valid positions: 0..1 (or -2..-1 from the end).
     """
     check_dataset(ds)
     theta = ds["theta"]
@@ -204,7 +222,20 @@ def weights_at(ds, index, **selectors):
             f"weights_at needs one entry dimension besides 'param'; theta has dims {theta.dims}: "
             f"select the others by position, e.g. weights_at(ds, k, run=0)."
         )
-    values = theta.isel({entry[0]: index, **selectors}).values
+    positions = {entry[0]: index, **selectors}
+    for dim, pos in positions.items():
+        label = "index" if dim == entry[0] else dim
+        if dim not in theta.dims:
+            raise LandscapeValueError(f"weights_at got {dim}={pos!r}, but theta has no dimension {dim!r}; its dims are "
+                                      f"{theta.dims}.")
+        n = theta.sizes[dim]
+        pos = check_int(pos, name=label)
+        if not -n <= pos < n:
+            valid = f"0..{n - 1} (or -{n}..-1 from the end)" if n else "none: it is empty"
+            raise LandscapeValueError(f"{label} {pos} is out of range for {dim!r} of size {n}; valid positions: {valid}.")
+        positions[dim] = pos
+    index = positions[entry[0]]
+    values = theta.isel(positions).values
     if np.any(np.isnan(values)):
         raise LandscapeValueError(f"entry {index} of {entry[0]!r} holds no weights (the run had stopped before it).")
     widths = [int(w) for w in np.atleast_1d(ds.attrs["widths"])]

@@ -267,7 +267,10 @@ def classify(net, W=None, *, tol=1e-8, hessian_tol=1e-8):
         ``n_positive``, ``rank_criterion``, ``criteria_agree``, and the certificate:
         ``certificate`` (``"hessian"``, ``"insertion_arc"``, ``"null_space_arc"``,
         ``"minimum"`` or ``"none"`` when no escape arc was found), ``order``,
-        ``coefficient`` (sign of the leading term), ``direction`` (param).
+        ``coefficient`` (sign of the leading term), ``direction`` (param). Each per-point
+        variable is a 0-d DataArray; ``.item()`` gives the plain Python value:
+        ``classify(net, W).kind.item()`` is a ``str``, ``classify(net, W).order.item()`` an
+        ``int`` (see the example below).
 
         For a critical-points dataset: a copy of it with the same variables along
         ``point`` (``direction`` on ``(point, param)``), ``hessian_eigenvalues``
@@ -289,6 +292,10 @@ def classify(net, W=None, *, tol=1e-8, hessian_tol=1e-8):
     >>> cp = ls.classify(ls.critical_points(ls.LinearNetwork([1, 1, 1, 1], [3.0])))
     >>> cp.subset.values.tolist(), cp.kind.values.tolist()
     (['{1}', '{}'], ['global_minimum', 'non_strict_saddle'])
+    >>> net = ls.LinearNetwork([3, 3, 3, 3], sigma=[3.0, 2.0, 1.0])
+    >>> c = ls.classify(net, ls.representative(net, (1,)))
+    >>> c.kind.item(), c.order.item(), c.n_zero.item()
+    ('non_strict_saddle', 3, 22)
     """
     import xarray as xr
 
