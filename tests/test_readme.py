@@ -67,7 +67,7 @@ def test_readme_python_blocks_run_as_one_script(tmp_path):
     assert out.returncode == 0, f"the README script failed (exit {out.returncode}):\n{out.stderr[-4000:]}"
     assert "Traceback" not in out.stderr, out.stderr[-4000:]
     # what the blocks promise to write, in the folder they ran in
-    for name in ("run.nc", "chunks/sweep.json", "trajectory.png", "trajectory.vtp"):
+    for name in ("run.nc", "chunks/sweep.json", "trajectory.png"):
         assert (tmp_path / name).is_file(), name
     assert elapsed < TIMEOUT
 
