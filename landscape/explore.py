@@ -4,8 +4,11 @@ For each network: enumerate the critical points and classify them once (the stor
 ``{name}-critical.nc``, the report's table and the spectra picture all read that one
 classification), integrate small- and large-initialisation trajectories with their
 itineraries, grow the stable and unstable sets of the origin, write every result as
-netCDF, render the pictures, and write one static ``index.html`` with every picture and
-table. ``landscape explore`` runs it on the default examples: the scalar depth-3 network
+netCDF, render the pictures, and write one ``index.html`` with every table, chart and
+3-D scene. Each 3-D scene is shown as an interactive view (plotly; ``plotly.min.js`` is
+copied into the report folder, so the page works offline and can be shared as a folder),
+with its PNG (for papers) and a standalone page linked beside it. Charts are matplotlib
+PNGs. ``landscape explore`` runs it on the default examples: the scalar depth-3 network
 with sigma = 3 and widths (3, 3, 3, 3) with Sigma = diag(3, 2, 1).
 """
 
@@ -23,7 +26,7 @@ import numpy as np
 from ._atomic import atomic_write
 from .errors import LandscapeValueError
 
-__all__ = ["explore", "check_output_dir", "DEFAULT_EXAMPLES", "Section"]
+__all__ = ["explore", "check_output_dir", "loss_figure", "singular_values_figure", "DEFAULT_EXAMPLES", "Section"]
 
 DEFAULT_EXAMPLES = (("scalar-depth3", (1, 1, 1, 1), (3.0,)), ("widths-3333", (3, 3, 3, 3), (3.0, 2.0, 1.0)))
 
@@ -48,7 +51,7 @@ class Section:
     name: str
     title: str
     tables: list = field(default_factory=list)  # (caption, header, rows)
-    figures: list = field(default_factory=list)  # (file name, caption)
+    figures: list = field(default_factory=list)  # (file name, caption, view or None); view = (div html, page name)
     files: list = field(default_factory=list)  # data files written
     summary: list = field(default_factory=list)  # rows for the printed summary
 
@@ -63,13 +66,82 @@ def _table_critical(cp):
     return ["S", "L_S", "kind", "# negative", "# zero", "lambda_min", "certificate", "order"], rows
 
 
+#: colours of the small- and large-initialisation runs in the charts
+RUN_COLORS = {"small": "#d62728", "large": "#1f5fbf"}
+SV_COLORS = ("#d62728", "#ff7f0e", "#2ca02c", "#1f77b4", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22")
+#: the loss axis reaches this fraction of the smallest positive critical value below it
+LOSS_FLOOR = 1e-6
+
+
+def loss_figure(name, runs, size="medium"):
+    """The loss along each flow, on logarithmic axes, with the visited critical values marked.
+
+    Parameters
+    ----------
+    name : str
+        The network's name in the report (first words of the title).
+    runs : dict of str to (xarray.Dataset, xarray.Dataset)
+        Label (``"small"``, ``"large"``) to its trajectory and itinerary.
+    size : {"small", "medium", "large"} or (width, height), default="medium"
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Log-log axes; the curves are the runs in order; dotted reference lines at the
+        positive critical values ``L_S`` the runs visit, labelled with ``S``; the y axis
+        ends at :data:`LOSS_FLOOR` times the smallest of them.
+    """
+    from .render import chart_lines
+
+    series = [(ds.time.values, ds.loss.values, f"{label} initialisation", RUN_COLORS.get(label, "#333333"))
+              for label, (ds, _) in runs.items()]
+    visited = {}
+    for _, it in runs.values():
+        for S, L in zip(it.subset.values, it.plateau_loss.values):
+            if float(L) > 0:
+                visited[float(L)] = str(S)
+    references = [(L, f"L_{S} = {L:.3g}") for L, S in sorted(visited.items(), reverse=True)]
+    floor = LOSS_FLOOR * min(visited) if visited else None
+    return chart_lines(series, "time", "loss", f"{name}: loss along the flow, small and large initialisation", size,
+                       log_x=True, log_y=True, y_min=floor, references=references)
+
+
+def singular_values_figure(name, ds, label="small", size="medium"):
+    """The singular values of ``P = W_h ... W_1`` along one flow, with their targets ``sigma_k`` dotted.
+
+    Parameters
+    ----------
+    name : str
+    ds : xarray.Dataset
+        A trajectory.
+    label : str, default="small"
+        Which initialisation it is (in the title).
+    size : {"small", "medium", "large"} or (width, height), default="medium"
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from .io import network_of
+    from .render import chart_lines
+
+    sv = ds.singular_values.values
+    net = network_of(ds)
+    series = [(ds.time.values, sv[:, k], f"sigma_{k + 1}(P)", SV_COLORS[k % len(SV_COLORS)])
+              for k in range(sv.shape[1])]
+    targets = [(float(s), f"sigma_{k + 1} = {float(s):.3g}") for k, s in enumerate(net.sigma[: sv.shape[1]])]
+    return chart_lines(series, "time", "singular value", f"{name}: singular values of P = W_h...W_1, {label} "
+                       "initialisation", size, log_x=True, references=targets)
+
+
 def _run_network(name, widths, sigma, out, size, bar):
     from . import init
     from .core import LinearNetwork
     from .critical import critical_points
     from .dynamics import gradient_flow, itinerary
     from .io import save
-    from .render import chart_lines, render, save_html, save_png, scalar_scene
+    from .render import html_view, picture, render, save_html, save_mesh, save_png, scalar_scene, trajectory_scene
+    from .render._scenes import trajectory_tubes
     from .stability import classify, submanifolds
 
     net = LinearNetwork(widths, sigma)
@@ -80,6 +152,12 @@ def _run_network(name, widths, sigma, out, size, bar):
         save(ds, out / fname)
         sec.files.append(fname)
 
+    def scene(sc, stem, caption):
+        """PNG for papers, a standalone interactive page and the view embedded in index.html."""
+        save_png(sc, out / f"{stem}.png")
+        page = save_html(sc, out / f"{stem}.html")
+        sec.figures.append((f"{stem}.png", caption, (html_view(sc, f"view-{stem}"), page.name)))
+
     # critical points and their classification, computed once: the file, the table and the picture read it
     cp = classify(critical_points(net))
     write(cp, f"{name}-critical.nc")
@@ -88,9 +166,11 @@ def _run_network(name, widths, sigma, out, size, bar):
     sec.summary += [[name, r[0], r[1], r[2]] for r in rows]
     if net.n_params <= 2500:
         render(cp, out / f"{name}-spectra.png", size=size)
-        sec.figures.append((f"{name}-spectra.png", "Hessian spectra at every representative, coloured by kind: "
-                            "strict saddles have a negative eigenvalue, non-strict ones only zeros where the loss "
-                            "still decreases (at order h along insertion arcs)."))
+        sec.figures.append((f"{name}-spectra.png", "Hessian spectra at every representative A*_S (one column per "
+                            "learnt subset S, by critical value), coloured by kind; equal eigenvalues are drawn once, "
+                            "the marker growing with the multiplicity k written beside it. Strict saddles have a "
+                            "negative eigenvalue; non-strict ones only zeros, where the loss still decreases (at "
+                            "order h along insertion arcs).", None))
     bar.update(1)
 
     # trajectories: small and large initialisation
@@ -110,21 +190,17 @@ def _run_network(name, widths, sigma, out, size, bar):
         t_half = ", ".join(f"{x:.4g}" for x in it.t_half.values)
         sec.tables.append((f"Itinerary, {label} initialisation", ["route", "half-learning times", "final loss", "status"],
                            [[str(it.attrs["route"]), t_half, f"{float(ds.loss_final):.3g}", str(ds.status.values)]]))
-    series = [(ds.time.values, ds.loss.values, f"{label} init", c)
-              for (label, (ds, _)), c in zip(trajectories.items(), ("#d62728", "#1f5fbf"))]
-    save_png(chart_lines(series, "time", "loss", "loss along the flow: plateaus at saddles (small init)", size,
-                         log_x=True), out / f"{name}-loss.png")
-    sec.figures.append((f"{name}-loss.png", "Loss versus time (log axis). From a small initialisation the flow "
-                        "rests on plateaus at the critical values of the saddles it visits; from a large one it "
-                        "learns all modes together."))
+    save_png(loss_figure(name, trajectories, size), out / f"{name}-loss.png")
+    sec.figures.append((f"{name}-loss.png", "Loss versus time, both axes logarithmic, from a small (red) and a large "
+                        "(blue) initialisation. From the small one the flow rests on plateaus at the critical values "
+                        "L_S of the saddles it visits (dotted, labelled with S); from the large one it learns all "
+                        f"modes together. The loss axis stops at {LOSS_FLOOR:g} times the smallest positive critical "
+                        "value visited: below it the flows converge to the global minimum (loss 0).", None))
     ds_small = trajectories["small"][0]
-    sv = ds_small.singular_values.values
-    series = [(ds_small.time.values, sv[:, k], f"sigma_{k + 1}(P)", c)
-              for k, c in zip(range(sv.shape[1]), ("#d62728", "#ff7f0e", "#2ca02c", "#1f77b4"))]
-    save_png(chart_lines(series, "time", "singular value", "singular values of W_h...W_1 (small init)", size, log_x=True),
-             out / f"{name}-singular-values.png")
-    sec.figures.append((f"{name}-singular-values.png", "Singular values of the end-to-end matrix: learnt one at a "
-                        "time, the largest first (sequential learning)."))
+    save_png(singular_values_figure(name, ds_small, "small", size), out / f"{name}-singular-values.png")
+    sec.figures.append((f"{name}-singular-values.png", "Singular values of the end-to-end matrix P along the "
+                        "small-initialisation flow, with their targets sigma_k dotted: learnt one at a time, the "
+                        "largest first (sequential learning).", None))
     bar.update(1)
 
     # stable and unstable sets of the origin
@@ -135,10 +211,9 @@ def _run_network(name, widths, sigma, out, size, bar):
                                                                   "branches", "sources"],
                        [[int(sm.unstable_dimension), int(sm.stable_dimension), sm.sizes["branch"],
                          ", ".join(sorted(set(sm.source.values.tolist())))]]))
-    render(sm, out / f"{name}-manifolds.png", size=size)
-    sec.figures.append((f"{name}-manifolds.png", "Stable (blue) and unstable (red) sets of the origin, grown by the "
-                        "flow (forward for unstable, backward for stable) from seeds on Hessian eigenvectors and "
-                        "on insertion arcs where the Hessian is zero."))
+    scene(picture(sm, size=size)[0], f"{name}-manifolds",
+          "Stable (blue) and unstable (red) sets of the origin (S = {}), grown by the flow (forward for unstable, "
+          "backward for stable) from seeds on Hessian eigenvectors and on insertion arcs where the Hessian is zero.")
     bar.update(1)
 
     # the 3D pictures
@@ -150,35 +225,47 @@ def _run_network(name, widths, sigma, out, size, bar):
         ds = gradient_flow(net, batch, 10.0, n_points=300, progress=False)
         write(ds, f"{name}-flow-sphere.nc")
         trajs = [(ds.theta.values[r], ds.loss.values[r]) for r in range(ds.sizes["run"])]
-        pl = scalar_scene(float(net.sigma[0]), size, trajectories=trajs, manifolds=sm,
+        sc = scalar_scene(float(net.sigma[0]), size, trajectories=trajs, manifolds=sm,
                           title="scalar depth 3: critical set, flows, stable/unstable sets")
-        save_png(pl, out / f"{name}-landscape.png")
-        html_scene = save_html(scalar_scene(float(net.sigma[0]), size, trajectories=trajs, manifolds=sm),
-                               out / f"{name}-landscape.html")
-        if html_scene is not None:  # needs pyvista's trame extras; the PNG is always there
-            sec.files.append(html_scene.name)
-        sec.figures.append((f"{name}-landscape.png", "The landscape in (w1, w2, w3): minima w1 w2 w3 = 3 (green), "
-                            "strict saddles on the axes (orange), the non-strict saddle at the origin (purple), "
-                            "trajectories from a sphere of radius 0.4 (tubes coloured by loss), and the stable (blue) "
-                            "and unstable (red) half-lines of the origin."))
+        scene(sc, f"{name}-landscape", "The landscape in (w1, w2, w3): minima w1 w2 w3 = 3 (green, S = {1}), strict "
+              "saddles on the axes (orange, S = {}), the non-strict saddle at the origin (purple, S = {}), "
+              "trajectories from a sphere of radius 0.4 (tubes coloured by loss; black sphere: start, black cube: "
+              "end), and the stable (blue) and unstable (red) half-lines of the origin.")
     else:
-        render(ds_small, out / f"{name}-trajectory-3d.png", size=size, vtk=True)
+        ds_small, it_small = trajectories["small"]
+        sc = trajectory_scene(ds_small, size, itinerary=it_small)
+        tube = sc.paths[0]
+        save_mesh(trajectory_tubes(tube.points, tube.values, radius=tube.radius), out / f"{name}-trajectory-3d.vtp")
         sec.files.append(f"{name}-trajectory-3d.vtp")
-        sec.figures.append((f"{name}-trajectory-3d.png", "The small-initialisation trajectory in a PCA projection of "
-                            "its weights (explained variance in the title), coloured by loss: each corner is a saddle."))
+        scene(sc, f"{name}-trajectory-3d", "The small-initialisation trajectory in a PCA projection of its weights "
+              "(explained variance on the axes), coloured by loss, from its start (black sphere) to its end (black "
+              "cube); each corner is a saddle it visits, labelled with its subset S and critical value L_S.")
     bar.update(1)
     return sec
 
 
+_STYLE = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
+          "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #bbb;padding:3px 8px;font-size:90%}"
+          "th{background:#eee}figure{margin:1.5em 0}img{max-width:100%;border:1px solid #ddd}"
+          "figcaption{font-size:90%;color:#444}.viewer{border:1px solid #ddd}"
+          ".viewer-missing{padding:1em;color:#a00}.links{font-size:90%}")
+
+
 def _html(sections, out, elapsed):
-    parts = ["<!DOCTYPE html><html><head><meta charset='utf-8'><title>landscape explore</title><style>",
-             "body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}",
-             "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #bbb;padding:3px 8px;font-size:90%}",
-             "th{background:#eee}figure{margin:1.5em 0}img{max-width:100%;border:1px solid #ddd}",
-             "figcaption{font-size:90%;color:#444}</style></head><body>",
+    from .render import PLOTLY_JS, write_plotly_js
+
+    has_views = any(view for sec in sections for *_, view in sec.figures)
+    if has_views:
+        write_plotly_js(out)
+    parts = ["<!DOCTYPE html><html><head><meta charset='utf-8'><title>landscape explore</title>",
+             f"<style>{_STYLE}</style>",
+             f"<script src='{PLOTLY_JS}'></script>" if has_views else "",
+             "</head><body>",
              "<h1>landscape explore</h1>",
              f"<p>Gradient-flow dynamics and loss landscapes of deep linear networks in adjacency form. "
-             f"Generated in {elapsed:.0f} s. Every table below is also stored as netCDF next to this page.</p>"]
+             f"Generated in {elapsed:.0f} s. Every table below is also stored as netCDF next to this page. "
+             f"The 3-D scenes are interactive (drag to rotate, scroll to zoom, click a legend entry to hide it); "
+             f"they need {PLOTLY_JS} from this folder and no network. Each has its PNG, for papers, beside it.</p>"]
     for sec in sections:
         parts.append(f"<h2>{html.escape(sec.title)}</h2>")
         for caption, header, rows in sec.tables:
@@ -188,9 +275,17 @@ def _html(sections, out, elapsed):
             for row in rows:
                 parts.append("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>")
             parts.append("</table>")
-        for fname, caption in sec.figures:
-            parts.append(f"<figure><img src='{html.escape(fname)}' alt='{html.escape(caption)}'>"
-                         f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+        for fname, caption, view in sec.figures:
+            if view is None:
+                parts.append(f"<figure><img src='{html.escape(fname)}' alt='{html.escape(caption)}'>"
+                             f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+                continue
+            div, page = view
+            parts.append(f"<figure>{div}<figcaption>{html.escape(caption)}<br><span class='links'>"
+                         f"PNG for papers: <a href='{html.escape(fname)}'>{html.escape(fname)}</a> &middot; "
+                         f"this view alone: <a href='{html.escape(page)}'>{html.escape(page)}</a></span></figcaption>"
+                         f"<details><summary>static picture (PNG)</summary><img src='{html.escape(fname)}' "
+                         f"alt='{html.escape(caption)}'></details></figure>")
         parts.append("<p>Data: " + ", ".join(f"<a href='{html.escape(f)}'>{html.escape(f)}</a>" for f in sec.files) + "</p>")
     parts.append("</body></html>")
     page = "\n".join(parts)
@@ -231,5 +326,7 @@ def explore(out="landscape-report", examples=DEFAULT_EXAMPLES, size="medium", pr
     for r in rows:
         echo("  ".join(str(v).ljust(w) for v, w in zip(r, widths_)))
     n_png = sum(len(s.figures) for s in sections)
-    echo(f"wrote {n_png} pictures, {sum(len(s.files) for s in sections)} data files and {index} in {elapsed:.0f} s")
+    n_views = sum(1 for s in sections for *_, view in s.figures if view)
+    echo(f"wrote {n_png} pictures ({n_views} also interactive), {sum(len(s.files) for s in sections)} data files and "
+         f"{index} in {elapsed:.0f} s")
     return index

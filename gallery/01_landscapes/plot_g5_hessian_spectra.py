@@ -3,7 +3,8 @@ G5: Hessian spectra at the canonical critical points
 ====================================================
 
 For ``Sigma = diag(3, 2, 1)`` and depths 2 and 3, the Hessian spectra at all eight
-representatives ``A*_S``, coloured by strict saddle, non-strict saddle and minimum.
+representatives ``A*_S``, one column per subset ``S``, coloured by strict saddle,
+non-strict saddle and minimum; equal eigenvalues are drawn once with their multiplicity.
 """
 
 import numpy as np
@@ -22,9 +23,9 @@ for h in (2, 3):
     groups = []
     for i, kind in enumerate(crit.kind.values):
         ev = crit.hessian_eigenvalues.values[i]
-        groups.append((i, ev[~np.isnan(ev)], str(kind).replace("_", " "), COLORS[str(kind)]))
-    pl = spectrum_chart(groups, f"G5: depth {h}, points by loss: " + " ".join(crit.subset.values), gallery_size())
-    save_png(pl, gallery_path(f"g5_spectra_depth{h}.png"))
+        groups.append((str(crit.subset.values[i]), ev[~np.isnan(ev)], str(kind).replace("_", " "), COLORS[str(kind)]))
+    fig = spectrum_chart(groups, f"G5: Hessian spectra, depth {h} (×k: multiplicity)", gallery_size())
+    save_png(fig, gallery_path(f"g5_spectra_depth{h}.png"))
 
 # %%
 # Takeaway: for h >= 3 the Hessian cannot tell the non-strict saddles from minima;

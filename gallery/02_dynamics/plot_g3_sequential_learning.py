@@ -31,8 +31,9 @@ for label, ds in runs.items():
 # ------------------------
 colors = ("#d62728", "#1f5fbf")
 series = [(ds.time.values, ds.loss.values, label, c) for (label, ds), c in zip(runs.items(), colors)]
-save_png(chart_lines(series, "time", "loss", "G3: plateaus at 7, 2.5, 0.5", gallery_size(), log_x=True),
-         gallery_path("g3_loss.png"))
+plateaus = [(7.0, "L_{} = 7"), (2.5, "L_{1} = 2.5"), (0.5, "L_{1,2} = 0.5")]  # critical values visited
+save_png(chart_lines(series, "time", "loss", "G3: plateaus at 7, 2.5, 0.5", gallery_size(), log_x=True, log_y=True,
+                     y_min=1e-6, references=plateaus), gallery_path("g3_loss.png"))
 ds = runs["depth 3, W(0) ~ N(0, 1e-4)"]
 sv = ds.singular_values.values
 series = [(ds.time.values, sv[:, k], f"sigma_{k + 1}(P)", c) for k, c in enumerate(("#d62728", "#ff7f0e", "#2ca02c"))]

@@ -1,12 +1,16 @@
-"""Rendering with pyvista, off screen: the only module that imports pyvista.
+"""Rendering off screen: the only module that imports pyvista, matplotlib and plotly.
 
-==================================  ===================================================
-:func:`render`                      any landscape Dataset -> PNG (and VTK) by its kind
-:func:`scalar_scene`                the scalar depth-3 landscape (G2) with trajectories
-:func:`chart_lines`, :func:`spectrum_chart`   2D charts (loss, singular values, spectra)
-:func:`project`                     chosen coordinates or PCA (scikit-learn) to 3D
-:func:`save_png`, :func:`save_mesh`, :func:`save_html`, :func:`is_blank`
-==================================  ===================================================
+===================================================  ==========================================================
+:func:`render`, :func:`picture`                      any landscape Dataset -> PNG (and VTK, HTML) by its kind
+:class:`Scene3D`                                     a 3-D scene: pyvista PNG (``plotter``), plotly (``figure``)
+:func:`scalar_scene`                                 the scalar depth-3 landscape (G2) with trajectories
+:func:`trajectory_scene`, :func:`manifold_scene`,    trajectories, stable/unstable sets, fibers in 3-D
+:func:`fiber_scene`
+:func:`chart_lines`, :func:`spectrum_chart`          2-D charts with matplotlib (loss, singular values, spectra)
+:func:`project`, :func:`projection`                  chosen coordinates or PCA (scikit-learn) to 3D, axis titles
+:func:`save_png`, :func:`save_mesh`, :func:`save_html`  PNG (scene, plotter or chart), ParaView mesh, offline page
+:func:`html_view`, :func:`write_plotly_js`           an interactive view for a page, plotly.js beside the page
+===================================================  ==========================================================
 """
 
 import os as _os
@@ -17,21 +21,40 @@ import os as _os
 if not _os.environ.get("DISPLAY"):
     _os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
 
-from ._base import COLORS, SIZES, gallery_path, gallery_size, is_blank, plotter, save_html, save_mesh, save_png
-from ._dispatch import render
+from ._base import (
+    COLORS,
+    PLOTLY_JS,
+    SIZES,
+    gallery_path,
+    gallery_size,
+    html_view,
+    is_blank,
+    plotter,
+    save_html,
+    save_mesh,
+    save_png,
+    write_plotly_js,
+)
+from ._charts import chart_lines, multiplicities, spectrum_chart
+from ._dispatch import picture, render
+from ._scene3d import Scene3D, fit_camera
 from ._scenes import (
-    chart_lines,
     conserved_level_surfaces,
+    fiber_scene,
     grid,
     loss_level_sets,
     manifold_lines,
+    manifold_scene,
     project,
+    projection,
     scalar_critical_set,
     scalar_scene,
-    spectrum_chart,
+    trajectory_scene,
     trajectory_tubes,
 )
 
-__all__ = ["render", "scalar_scene", "chart_lines", "spectrum_chart", "project", "trajectory_tubes", "manifold_lines",
-           "loss_level_sets", "scalar_critical_set", "conserved_level_surfaces", "grid", "plotter", "save_png",
-           "save_mesh", "save_html", "is_blank", "gallery_path", "gallery_size", "COLORS", "SIZES"]
+__all__ = ["render", "picture", "Scene3D", "scalar_scene", "trajectory_scene", "manifold_scene", "fiber_scene",
+           "chart_lines", "spectrum_chart", "multiplicities", "project", "projection", "trajectory_tubes",
+           "manifold_lines", "loss_level_sets", "scalar_critical_set", "conserved_level_surfaces", "grid", "plotter",
+           "fit_camera", "save_png", "save_mesh", "save_html", "html_view", "write_plotly_js", "is_blank",
+           "gallery_path", "gallery_size", "COLORS", "SIZES", "PLOTLY_JS"]

@@ -1,4 +1,4 @@
-"""Plotter set-up, deterministic theme, and atomic image/mesh export."""
+"""Plotter set-up, deterministic theme, and atomic export: PNG (pyvista or matplotlib), VTK, HTML (plotly)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import numpy as np
 from .._atomic import atomic_write
 from ..errors import LandscapeValueError
 
-__all__ = ["plotter", "save_png", "save_mesh", "save_html", "is_blank", "gallery_path", "gallery_size", "COLORS", "SIZES"]
+__all__ = ["plotter", "save_png", "save_mesh", "save_html", "write_plotly_js", "html_view", "is_blank", "gallery_path",
+           "gallery_size", "COLORS", "SIZES", "PLOTLY_JS"]
 
 #: colours used everywhere: stable = blue, unstable = red (issue "main job")
 COLORS = {
@@ -48,15 +49,36 @@ def _atomic(path: Path, write):
     return atomic_write(path, write)
 
 
-def save_png(pl, path):
-    """Screenshot ``pl`` to ``path`` (atomically) and close it; returns the image array."""
+def save_png(picture, path):
+    """Write a picture to ``path`` as PNG (atomically); returns the image array (H, W, 3 or 4).
+
+    Parameters
+    ----------
+    picture : pyvista.Plotter, Scene3D or matplotlib.figure.Figure
+        A plotter is screenshot and closed; a :class:`~landscape.render.Scene3D` is drawn
+        off screen at its ``size`` first; a Figure (a chart) is saved at its own dpi.
+    path : str or os.PathLike
+    """
+    from matplotlib.figure import Figure
+
+    from ._scene3d import Scene3D
+
+    if isinstance(picture, Scene3D):
+        picture = picture.plotter()
     img = {}
+    if isinstance(picture, Figure):
+        def write(tmp):
+            picture.savefig(tmp, format="png", dpi=picture.dpi, facecolor="white")
+            img["a"] = np.asarray(picture.canvas.buffer_rgba()).copy()
 
-    def write(tmp):
-        img["a"] = pl.screenshot(tmp, return_img=True)
+        _atomic(Path(path), write)
+        return img["a"]
 
-    _atomic(Path(path), write)
-    pl.close()
+    def shoot(tmp):
+        img["a"] = picture.screenshot(tmp, return_img=True)
+
+    _atomic(Path(path), shoot)
+    picture.close()
     return img["a"]
 
 
@@ -65,23 +87,91 @@ def save_mesh(mesh, path):
     return _atomic(Path(path), lambda tmp: mesh.save(tmp))
 
 
-def save_html(pl, path):
-    """Export an interactive HTML scene if this pyvista installation can (its trame extras); else None.
+#: the file name of plotly.js copied next to every interactive page (one copy per folder)
+PLOTLY_JS = "plotly.min.js"
 
-    The plotter is closed either way.
+
+def write_plotly_js(folder):
+    """Copy plotly.js (from the installed ``plotly`` package) into ``folder``, atomically.
+
+    The interactive pages load it as ``<script src="plotly.min.js">``: a report folder
+    then works offline, copied or served as it is.
+
+    Returns
+    -------
+    pathlib.Path
     """
-    import warnings
+    from plotly.offline import get_plotlyjs
 
-    try:
-        exporter = getattr(getattr(pl, "trame", None), "export_html", None) or pl.export_html
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            _atomic(Path(path), exporter)
-    except Exception:  # noqa: BLE001 - optional feature: any failure means "not supported here"
-        return None
-    finally:
-        pl.close()
-    return Path(path)
+    text = get_plotlyjs()
+    return _atomic(Path(folder) / PLOTLY_JS, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
+
+def html_view(picture, div_id, height=620):
+    """HTML for one interactive view: a ``<div>`` and the script that draws it with plotly.
+
+    The page must load :data:`PLOTLY_JS` before (see :func:`write_plotly_js`). Without
+    it the div says so instead of staying blank.
+
+    Parameters
+    ----------
+    picture : Scene3D or plotly.graph_objects.Figure
+    div_id : str
+        The div's id (letters, digits, ``-`` and ``_``).
+    height : int, default=620
+        Height in CSS pixels; the width follows the page.
+
+    Returns
+    -------
+    str
+    """
+    import json
+    import re
+
+    from ._scene3d import PLOTLY_CONFIG, Scene3D
+
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", str(div_id)):
+        raise LandscapeValueError(f"div_id must be letters, digits, '-' or '_' starting with a letter; got {div_id!r}.")
+    fig = picture.figure() if isinstance(picture, Scene3D) else picture
+    spec = fig.to_json().replace("</", "<\\/")
+    config = json.dumps(PLOTLY_CONFIG)
+    return (f"<div class='viewer' id='{div_id}' style='width:100%;height:{int(height)}px'></div>\n"
+            f"<script>(function(){{var d=document.getElementById('{div_id}');"
+            f"if(!window.Plotly){{d.className+=' viewer-missing';d.textContent='The interactive view needs "
+            f"{PLOTLY_JS} next to this page (the PNG below shows the same scene).';return;}}"
+            f"var f={spec};Plotly.newPlot(d,f.data,f.layout,{config});}})();</script>")
+
+
+def save_html(picture, path, title=None):
+    """Write a standalone interactive page of a 3-D scene (plotly), with plotly.js beside it.
+
+    Parameters
+    ----------
+    picture : Scene3D or plotly.graph_objects.Figure
+    path : str or os.PathLike
+        The ``.html`` file; :data:`PLOTLY_JS` is written into the same folder.
+    title : str, optional
+        The page title (default: the scene's title).
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    import html as _html
+
+    from ._scene3d import Scene3D
+
+    path = Path(path)
+    if path.suffix.lower() not in (".html", ".htm"):
+        raise LandscapeValueError(f"save_html writes an .html file; got {str(path)!r}.")
+    folder = path.parent if str(path.parent) else Path(".")
+    folder.mkdir(parents=True, exist_ok=True)
+    write_plotly_js(folder)
+    name = title or (picture.title if isinstance(picture, Scene3D) else "") or path.stem
+    page = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{_html.escape(name)}</title>"
+            f"<script src='{PLOTLY_JS}'></script></head><body style='margin:0;font-family:sans-serif'>\n"
+            + html_view(picture, "scene", height=760) + "\n</body></html>\n")
+    return _atomic(path, lambda tmp: Path(tmp).write_text(page, encoding="utf-8"))
 
 
 def is_blank(image, tolerance=0.005):

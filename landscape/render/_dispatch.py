@@ -8,60 +8,45 @@ import numpy as np
 
 from ..errors import LandscapeValueError
 from ..io import check_dataset, network_of
-from ._base import COLORS, plotter, save_mesh, save_png
-from ._scenes import chart_lines, manifold_lines, project, scalar_scene, spectrum_chart, trajectory_tubes
+from ._base import COLORS, save_html, save_mesh, save_png
+from ._charts import chart_lines, spectrum_chart
+from ._scene3d import Scene3D
+from ._scenes import fiber_scene, manifold_scene, trajectory_scene, trajectory_tubes
 
-__all__ = ["render", "RENDERABLE"]
+__all__ = ["render", "picture", "RENDERABLE"]
 
 RENDERABLE = ("trajectory", "submanifolds", "critical_points", "fiber", "itinerary", "inertia")
 
 
-def _is_scalar3(net):
-    return net.widths == (1, 1, 1, 1)
+def _trajectory(ds, size):
+    itinerary = None
+    if "run" not in ds.dims:
+        from ..dynamics import itinerary as _itinerary
+
+        try:
+            itinerary = _itinerary(ds)
+        except Exception:  # noqa: BLE001 - a run the itinerary cannot read is still drawn, unlabelled
+            itinerary = None
+    scene = trajectory_scene(ds, size, itinerary=itinerary)
+    values = [p for p in scene.paths if p.values is not None]
+    mesh = trajectory_tubes(values[0].points, values[0].values, radius=values[0].radius) if values else None
+    return scene, mesh
 
 
-def _trajectory(ds, net, size):
-    runs = [ds.isel(run=i) for i in range(ds.sizes["run"])] if "run" in ds.dims else [ds]
-    if _is_scalar3(net):
-        trajs = [(r["theta"].values, r["loss"].values) for r in runs]
-        return scalar_scene(float(net.sigma[0]), size, trajectories=trajs, title="gradient-flow trajectories"), None
-    fit = np.concatenate([r["theta"].values for r in runs])
-    fit = fit[np.all(np.isfinite(fit), axis=1)]
-    pl = plotter(size)
-    meshes = []
-    label = ""
-    for i, r in enumerate(runs):
-        xyz, label = project(r["theta"].values, fit=fit)
-        tube = trajectory_tubes(xyz, r["loss"].values, radius=0.01 * max(1e-9, float(np.ptp(fit))))
-        meshes.append(tube)
-        pl.add_mesh(tube, scalars="value", cmap="plasma", show_scalar_bar=i == 0,
-                    scalar_bar_args={"title": "loss", "color": "black"})
-    pl.add_text(f"trajectories, {label}", font_size=9, color="black")
-    pl.show_axes()
-    return pl, meshes[0] if meshes else None
+def _manifolds(ds, size):
+    return manifold_scene(ds, size), None
 
 
-def _manifolds(ds, net, size):
-    if _is_scalar3(net):
-        return scalar_scene(float(net.sigma[0]), size, manifolds=ds, title="stable (blue) and unstable (red) sets"), None
-    lines, label = manifold_lines(ds)
-    pl = plotter(size)
-    for line, kind in lines:
-        pl.add_mesh(line, color=COLORS[kind], line_width=4)
-    pl.add_text(f"stable (blue) / unstable (red) samples, {label}", font_size=9, color="black")
-    pl.show_axes()
-    return pl, None
-
-
-def _critical(ds, net, size):
+def _critical(ds, size):
     """Hessian spectra coloured by kind, as the dataset holds them; never classifies.
 
     A dataset classified by :func:`landscape.classify` holds ``kind`` and the spectra
     (``hessian_eigenvalues``, or only ``lambda_min``/``lambda_max`` for large networks).
     An unclassified one holds the critical values only, and that is what is drawn.
     """
+    subsets = [f"{s}\nL = {float(L):.3g}" for s, L in zip(ds["subset"].values, ds["loss"].values)]
     if "kind" not in ds.variables:
-        groups = [(i, np.array([float(ds["loss"].values[i])]), "", "#333333") for i in range(ds.sizes["point"])]
+        groups = [(subsets[i], np.array([float(ds["loss"].values[i])]), "", "#333333") for i in range(ds.sizes["point"])]
         return spectrum_chart(groups, "critical values (not classified: see ls.classify)", size,
                               y_label="critical value L_S"), None
     groups = []
@@ -71,43 +56,68 @@ def _critical(ds, net, size):
             ev = np.asarray(ds["hessian_eigenvalues"].values[i], dtype=float)
         else:
             ev = np.array([float(ds["lambda_min"].values[i]), float(ds["lambda_max"].values[i])])
-        groups.append((i, ev, kind.replace("_", " "), COLORS.get(kind, "#333333")))
-    return spectrum_chart(groups, "Hessian spectra at the representatives A*_S", size), None
+        groups.append((subsets[i], ev, kind.replace("_", " "), COLORS.get(kind, "#333333")))
+    return spectrum_chart(groups, "Hessian spectra at the representatives A*_S (×k: multiplicity)", size), None
 
 
-def _fiber(ds, net, size):
-    pv = __import__("pyvista")
-    th = ds["theta"].values
-    xyz, label = project(th)
-    pl = plotter(size)
-    for stratum, color in (("orbit", "#1f77b4"), ("dead_paths", "#9467bd")):
-        sel = ds["stratum"].values == stratum
-        if sel.any():
-            pl.add_mesh(pv.PolyData(xyz[sel]), color=color, point_size=10, render_points_as_spheres=True, label=stratum)
-    pl.add_legend(bcolor="white")
-    pl.add_text(f"fiber of S = {ds.attrs.get('subset', '')}, {label}", font_size=9, color="black")
-    pl.show_axes()
-    return pl, None
+def _fiber(ds, size):
+    return fiber_scene(ds, size), None
 
 
-def _itinerary(ds, net, size):
+def _itinerary(ds, size):
     t0, t1, L = ds["t_enter"].values, ds["t_exit"].values, ds["plateau_loss"].values
     x = np.ravel(np.column_stack([t0, t1]))
     y = np.repeat(L, 2)
-    return chart_lines([(x, y, "plateau loss L_S", "#333333")], "time", "loss", "itinerary " + ds.attrs.get("route", ""), size), None
+    notes = [(a, v, f"S = {s}") for a, v, s in zip(t0, L, ds["subset"].values)] if "subset" in ds else []
+    return chart_lines([(x, y, "plateau loss L_S", "#333333")], "time", "loss (critical value L_S)",
+                       "itinerary " + ds.attrs.get("route", ""), size, annotations=notes), None
 
 
-def _inertia(ds, net, size):
+def _inertia(ds, size):
     ev = ds["eigenvalues"].values if "eigenvalues" in ds else np.concatenate([ds["lowest"].values, ds["highest"].values])
-    return spectrum_chart([(0, ev, "eigenvalues", "#333333")], "Hessian spectrum", size), None
+    name = ds.attrs.get("subset", "W")
+    return spectrum_chart([(name, ev, "eigenvalues", "#333333")], "Hessian spectrum", size, x_label="point"), None
 
 
-def render(ds, path, *, size="medium", vtk=False):
+_HANDLERS = {"trajectory": _trajectory, "submanifolds": _manifolds, "critical_points": _critical,
+             "fiber": _fiber, "itinerary": _itinerary, "inertia": _inertia}
+
+
+def picture(ds, *, size="medium"):
+    """The picture of a landscape Dataset, not yet written: a chart or a 3-D scene.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A dataset of one of the kinds in :data:`RENDERABLE`.
+    size : {"small", "medium", "large"} or (width, height), default="medium"
+
+    Returns
+    -------
+    picture : matplotlib.figure.Figure or Scene3D
+        A 2-D chart (critical points, itinerary, inertia) or a 3-D scene (trajectory,
+        submanifolds, fiber); :func:`landscape.render.save_png` writes either.
+    mesh : pyvista.PolyData or None
+        The main mesh, for ParaView (the first trajectory's tube, coloured by loss).
+    """
+    check_dataset(ds)
+    kind = ds.attrs["landscape_kind"]
+    if kind not in _HANDLERS:
+        raise LandscapeValueError(
+            f"render expected a landscape dataset of kind {list(RENDERABLE)}; got kind {kind!r}."
+        )
+    network_of(ds)  # a dataset whose network cannot be rebuilt is refused here, before drawing
+    return _HANDLERS[kind](ds, size)
+
+
+def render(ds, path, *, size="medium", vtk=False, html=False):
     """Render a landscape Dataset off screen to a PNG (and its main mesh to ``.vtp``).
 
     Only what the dataset holds is drawn; nothing is computed again. A critical-points
     dataset classified by :func:`landscape.classify` is drawn as its stored Hessian
-    spectra coloured by kind; an unclassified one as its critical values.
+    spectra coloured by kind, an unclassified one as its critical values; itineraries
+    and inertia as matplotlib charts; trajectories, stable/unstable sets and fibers as
+    3-D scenes (axis titles, starts and ends marked, critical points labelled with ``S``).
 
     Parameters
     ----------
@@ -118,25 +128,22 @@ def render(ds, path, *, size="medium", vtk=False):
     size : {"small", "medium", "large"} or (width, height), default="medium"
     vtk : bool, default=False
         Also write the main mesh next to the PNG with suffix ``.vtp`` (for ParaView).
+    html : bool, default=False
+        For a 3-D scene, also write an interactive page next to the PNG with suffix
+        ``.html`` (plotly; ``plotly.min.js`` is copied beside it, so it works offline).
 
     Returns
     -------
     list of pathlib.Path
         The files written.
     """
-    check_dataset(ds)
-    kind = ds.attrs["landscape_kind"]
-    handlers = {"trajectory": _trajectory, "submanifolds": _manifolds, "critical_points": _critical,
-                "fiber": _fiber, "itinerary": _itinerary, "inertia": _inertia}
-    if kind not in handlers:
-        raise LandscapeValueError(
-            f"render expected a landscape dataset of kind {list(RENDERABLE)}; got kind {kind!r}."
-        )
-    net = network_of(ds)
-    pl, mesh = handlers[kind](ds, net, size)
+    pic, mesh = picture(ds, size=size)
     path = Path(path)
-    save_png(pl, path)
+    is_scene = isinstance(pic, Scene3D)
+    save_png(pic, path)
     written = [path]
     if vtk and mesh is not None:
         written.append(save_mesh(mesh, path.with_suffix(".vtp")))
+    if html and is_scene:
+        written.append(save_html(pic, path.with_suffix(".html")))
     return written

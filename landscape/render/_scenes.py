@@ -1,8 +1,11 @@
-"""Scenes: loss level sets, critical sets, conserved quantities, trajectories, manifolds, spectra.
+"""3-D scenes: loss level sets, critical sets, conserved quantities, trajectories, manifolds, fibers.
 
 Everything here turns landscape Datasets (or networks) into pyvista meshes and
-plotters. Networks with more than three parameters are shown in chosen coordinates or
-in a PCA projection (scikit-learn) whose explained variance goes into the legend.
+:class:`~landscape.render.Scene3D` descriptions (drawn by pyvista for the PNG and by
+plotly for the report page). Networks with more than three parameters are shown in
+chosen coordinates or in a PCA projection (scikit-learn) whose explained variance
+titles the axes. Trajectories have their start (black sphere) and end (black cube)
+marked; critical points carry their subset ``S``.
 """
 
 from __future__ import annotations
@@ -10,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import LandscapeValueError
-from ._base import COLORS, plotter
+from ._base import COLORS
+from ._scene3d import Scene3D
 
 __all__ = [
     "grid",
@@ -21,8 +25,9 @@ __all__ = [
     "trajectory_tubes",
     "manifold_lines",
     "scalar_scene",
-    "chart_lines",
-    "spectrum_chart",
+    "trajectory_scene",
+    "manifold_scene",
+    "fiber_scene",
 ]
 
 
@@ -91,13 +96,32 @@ def project(points, coordinates=None, fit=None):
     label : str
         Axis description, with the explained variance for PCA.
     """
+    xyz, label, _ = projection(points, coordinates, fit)
+    return xyz, label
+
+
+def projection(points, coordinates=None, fit=None):
+    """:func:`project` and the three axis titles.
+
+    Returns
+    -------
+    xyz : ndarray of shape (m, 3)
+    label : str
+    titles : tuple of 3 str
+        ``("w1", "w2", "w3")`` for three parameters, ``("theta[i]", ...)`` for chosen
+        coordinates, ``("PC1 (92.0%)", ...)`` (explained variance) for PCA.
+    """
     points = np.asarray(points, dtype=float)
     n = points.shape[1]
     if coordinates is not None:
         idx = list(coordinates)
-        return points[:, idx], "coordinates " + ", ".join(f"theta[{i}]" for i in idx)
+        if len(idx) != 3 or any(not 0 <= int(i) < n for i in idx):
+            raise LandscapeValueError(f"coordinates must be 3 parameter indices in [0, {n}); got {idx!r}.")
+        titles = tuple(f"theta[{i}]" for i in idx)
+        return points[:, idx], "coordinates " + ", ".join(titles), titles
     if n <= 3:
-        return np.pad(points, ((0, 0), (0, 3 - n))), "w_1, w_2, w_3"[: 3 * n + 2 * (n - 1)]
+        titles = tuple(f"w{i + 1}" if i < n else "" for i in range(3))
+        return np.pad(points, ((0, 0), (0, 3 - n))), "w_1, w_2, w_3"[: 3 * n + 2 * (n - 1)], titles
     from sklearn.decomposition import PCA
 
     data = points if fit is None else np.asarray(fit, dtype=float)
@@ -108,7 +132,8 @@ def project(points, coordinates=None, fit=None):
     ok = np.all(np.isfinite(points), axis=1)
     xyz[ok, : ratio.size] = pca.transform(points[ok])
     xyz[ok, ratio.size :] = 0.0
-    return xyz, "PCA " + ", ".join(f"{100 * r:.1f}%" for r in ratio) + f" (total {100 * ratio.sum():.1f}%)"
+    titles = tuple(f"PC{i + 1} ({100 * ratio[i]:.1f}%)" if i < ratio.size else f"PC{i + 1} (0%)" for i in range(3))
+    return xyz, "PCA " + ", ".join(f"{100 * r:.1f}%" for r in ratio) + f" (total {100 * ratio.sum():.1f}%)", titles
 
 
 def trajectory_tubes(xyz, values, radius=0.02):
@@ -140,86 +165,225 @@ def manifold_lines(ds, coordinates=None, fit=None):
     return out, label
 
 
+
+
+#: legend labels shared by the scenes
+TRAJECTORY_LABEL = "trajectories (colour: loss)"
+VISITED_LABEL = "critical points visited (S)"
+VISITED_COLOR = "#555555"
+
+
 def scalar_scene(sigma=3.0, size="medium", extent=2.0, trajectories=(), manifolds=None, levels=None, title=None,
                  conserved=None, color_by="loss"):
-    """The 3D picture of a scalar depth-3 network (spec gallery G2).
+    """The 3D picture of a scalar depth-3 network (spec gallery G2), in ``(w1, w2, w3)``.
 
-    Minimum surface (green, translucent), axes of saddles (orange), the non-strict
-    origin (purple), optional loss level sets, conserved-quantity surfaces, trajectory
-    tubes coloured by ``color_by`` and stable (blue) / unstable (red) manifold samples.
+    Minimum surface ``w1 w2 w3 = sigma`` (green, translucent, ``S = {1}``), axes of strict
+    saddles (orange, ``S = {}``), the non-strict origin (purple, ``S = {}``), optional
+    loss level sets, conserved-quantity surfaces, trajectory tubes coloured by
+    ``color_by`` with their starts (black spheres) and ends (black cubes) marked, and
+    stable (blue) / unstable (red) sets of the origin.
+
+    Parameters
+    ----------
+    sigma : float, default=3.0
+    size : {"small", "medium", "large"} or (width, height), default="medium"
+    extent : float, default=2.0
+        Half-width of the cube ``[-extent, extent]^3`` shown.
+    trajectories : sequence of (ndarray of shape (n, 3), ndarray of shape (n,))
+        Points and the values they are coloured by.
+    manifolds : xarray.Dataset, optional
+        A ``submanifolds`` dataset of the origin.
+    levels : sequence of float, optional
+        Loss levels to draw as surfaces.
+    title : str, optional
+    conserved : (float, float), optional
+        ``(c1, c2)``: draw ``w2^2 - w1^2 = c1`` (brown) and ``w3^2 - w2^2 = c2`` (cyan).
+    color_by : str, default="loss"
+        Title of the trajectories' colour bar.
+
+    Returns
+    -------
+    Scene3D
+        Draw it with :func:`landscape.render.save_png` (PNG) or :func:`landscape.render.save_html`.
     """
-    pv_ = __import__("pyvista")
-    pl = plotter(size, title)
-    axes, origin, minima = scalar_critical_set(sigma, extent, (-extent, extent))
-    pl.add_mesh(minima, color=COLORS["global_minimum"], opacity=0.35, smooth_shading=True, label="minima w1 w2 w3 = sigma")
-    pl.add_mesh(axes, color=COLORS["strict_saddle"], line_width=4, label="strict saddles (axes)")
-    pl.add_mesh(origin, color=COLORS["non_strict_saddle"], label="non-strict saddle (origin)")
+    sigma = float(sigma)
+    scene = Scene3D(title=title or "", axis_titles=("w1", "w2", "w3"), size=size, value_title=color_by,
+                    bounds=(-extent, extent) * 3,
+                    camera=((3.2 * extent, 2.4 * extent, 2.0 * extent), (0.0, 0.0, 0.0), (0.0, 0.0, 1.0)))
+    axes, _, minima = scalar_critical_set(sigma, extent, (-extent, extent))
+    scene.add_surface(minima, color=COLORS["global_minimum"], opacity=0.35, label="minima w1 w2 w3 = sigma (S = {1})")
+    for k in range(3):
+        a, b = np.zeros(3), np.zeros(3)
+        a[k], b[k] = -extent, extent
+        scene.add_path(np.array([a, b]), color=COLORS["strict_saddle"], width=4, label="strict saddles: the axes (S = {})")
+    scene.add_markers(np.zeros(3), color=COLORS["non_strict_saddle"], radius=0.05 * extent,
+                      label="non-strict saddle: the origin (S = {})")
     if levels:
         from ..core import LinearNetwork
 
         surf = loss_level_sets(LinearNetwork([1, 1, 1, 1], sigma), levels, (-extent, extent))
-        if surf.n_points:
-            pl.add_mesh(surf, opacity=0.15, cmap="viridis", show_scalar_bar=False)
+        scene.add_surface(surf, color="#6baed6", opacity=0.15, label="loss level sets")
     if conserved is not None:
-        for s, color in zip(conserved_level_surfaces(*conserved, bounds=(-extent, extent), n=40), ("#8c564b", "#17becf")):
-            if s.n_points:
-                pl.add_mesh(s, color=color, opacity=0.3, smooth_shading=True)
-    for i, (xyz, values) in enumerate(trajectories):
-        tube = trajectory_tubes(np.asarray(xyz), values, radius=0.015 * extent)
-        pl.add_mesh(tube, scalars="value", cmap="plasma", show_scalar_bar=i == 0,
-                    scalar_bar_args={"title": color_by, "color": "black", "vertical": True, "position_x": 0.86,
-                                     "position_y": 0.25, "height": 0.5, "fmt": "%.2g"})
+        names = ("w2^2 - w1^2 = c1", "w3^2 - w2^2 = c2")
+        for s, color, name in zip(conserved_level_surfaces(*conserved, bounds=(-extent, extent), n=40),
+                                  ("#8c564b", "#17becf"), names):
+            scene.add_surface(s, color=color, opacity=0.3, label=name)
+    radius = 0.015 * extent
+    for xyz, values in trajectories:
+        xyz = np.asarray(xyz, float)
+        scene.add_path(xyz, values=values, radius=radius, label=TRAJECTORY_LABEL)
+        scene.mark_ends(xyz, 2.4 * radius)
     if manifolds is not None:
         lines, _ = manifold_lines(manifolds)
         for line, kind in lines:
-            pl.add_mesh(line, color=COLORS[kind], line_width=5)
-        pl.add_mesh(pv_.Sphere(radius=1e-3), color=COLORS["unstable"], label="unstable set")
-        pl.add_mesh(pv_.Sphere(radius=1e-3), color=COLORS["stable"], label="stable set")
-    pl.add_legend(bcolor="white", size=(0.36, 0.2), face=None, loc="upper left")
-    pl.show_axes()
-    pl.camera_position = [(3.2 * extent, 2.4 * extent, 2.0 * extent), (0, 0, 0), (0, 0, 1)]
-    return pl
+            scene.add_path(np.asarray(line.points), color=COLORS[kind], width=5, label=f"{kind} set of the origin")
+    c = sigma ** (1 / 3)
+    where = [[0.0, 0.0, 0.0], [0.0, 0.0, 0.8 * extent]]
+    texts = ["S = {} (non-strict)", "S = {} (strict)"]
+    if c <= extent:
+        where.append([c, c, c])
+        texts.append("S = {1} (minimum)")
+    scene.add_labels(np.array(where), texts)
+    return scene
 
 
-def chart_lines(series, x_label, y_label, title=None, size="medium", log_x=False, log_y=False):
-    """A 2D chart of ``[(x, y, label, color), ...]`` (pyvista Chart2D) in a plotter."""
-    pv = __import__("pyvista")
-    chart = pv.Chart2D(x_label=x_label, y_label=y_label)
-    if title:
-        chart.title = title
-    for x, y, label, color in series:
-        x, y = np.asarray(x, float), np.asarray(y, float)
-        ok = np.isfinite(x) & np.isfinite(y)
-        if log_x:
-            ok &= x > 0
-        if log_y:
-            ok &= y > 0
-        chart.line(x[ok], y[ok], color=color, width=2.5, label=label)
-    chart.x_axis.log_scale = log_x
-    chart.y_axis.log_scale = log_y
-    pl = plotter(size)
-    pl.add_chart(chart)
-    return pl
+def _stage_points(ds, it):
+    """For each stage of an itinerary: the index of the trajectory sample resting there."""
+    t = ds["time"].values
+    out = []
+    for t0, t1 in zip(it["t_enter"].values, it["t_exit"].values):
+        mid = np.sqrt(t0 * t1) if t0 > 0 else 0.5 * t1
+        out.append(int(np.argmin(np.abs(t - mid))))
+    return out
 
 
-def spectrum_chart(groups, title=None, size="medium", x_label="critical point", y_label="Hessian eigenvalue"):
-    """Hessian spectra: ``[(x_position, eigenvalues, label, color), ...]`` as scatter columns."""
-    pv = __import__("pyvista")
-    chart = pv.Chart2D(x_label=x_label, y_label=y_label)
-    if title:
-        chart.title = title
-    seen = set()
-    lo, hi = np.inf, -np.inf
-    for x, ev, label, color in groups:
-        ev = np.asarray(ev, float)
-        chart.scatter(np.full(ev.size, float(x)), ev, color=color, size=8, style="o",
-                      label=label if label not in seen else "")
-        seen.add(label)
-        lo, hi = min(lo, float(ev.min(initial=0.0))), max(hi, float(ev.max(initial=0.0)))
-    pad = 0.06 * max(hi - lo, 1.0)
-    chart.y_range = [lo - pad, hi + pad]
-    xs = [g[0] for g in groups]
-    chart.x_range = [min(xs) - 0.5, max(xs) + 0.5]
-    pl = plotter(size)
-    pl.add_chart(chart)
-    return pl
+def trajectory_scene(ds, size="medium", title=None, itinerary=None, coordinates=None):
+    """Gradient-flow trajectories in 3D: tubes coloured by the loss, starts and ends marked.
+
+    A scalar depth-3 network is drawn in its own coordinates with the critical set
+    (:func:`scalar_scene`); a larger one in ``coordinates`` or a PCA projection fitted on
+    all runs, with the critical points a single run visits (from ``itinerary``) marked
+    and labelled with their subset ``S`` and critical value.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A ``trajectory`` dataset (one run or a batch along ``run``).
+    size : {"small", "medium", "large"} or (width, height), default="medium"
+    title : str, optional
+    itinerary : xarray.Dataset, optional
+        The run's itinerary (:func:`landscape.itinerary`); only used for a single run.
+    coordinates : sequence of 3 int, optional
+        Parameter indices to show instead of PCA.
+
+    Returns
+    -------
+    Scene3D
+    """
+    from ..io import network_of
+
+    net = network_of(ds)
+    runs = [ds.isel(run=i) for i in range(ds.sizes["run"])] if "run" in ds.dims else [ds]
+    if net.widths == (1, 1, 1, 1) and coordinates is None:
+        trajs = [(r["theta"].values, r["loss"].values) for r in runs]
+        return scalar_scene(float(net.sigma[0]), size, trajectories=trajs, title=title or "gradient-flow trajectories")
+    fit = np.concatenate([r["theta"].values for r in runs])
+    fit = fit[np.all(np.isfinite(fit), axis=1)]
+    radius = 0.01 * max(1e-9, float(np.ptp(fit)))
+    titles = None
+    projected = []
+    for r in runs:
+        xyz, _, titles = projection(r["theta"].values, coordinates, fit=fit)
+        projected.append(xyz)
+    what = "trajectory" if len(runs) == 1 else f"{len(runs)} trajectories"
+    how = "PCA of the weights" if coordinates is None else "chosen coordinates"
+    scene = Scene3D(title=title or f"gradient-flow {what} ({how})", axis_titles=titles, size=size)
+    for r, xyz in zip(runs, projected):
+        scene.add_path(xyz, values=r["loss"].values, radius=radius, label=TRAJECTORY_LABEL)
+        scene.mark_ends(xyz, 2.6 * radius)
+    if itinerary is not None and len(runs) == 1:
+        idx = _stage_points(runs[0], itinerary)
+        pts = projected[0][idx]
+        texts = [f"S = {S}, L = {float(L):.3g}" for S, L in zip(itinerary["subset"].values,
+                                                                 itinerary["plateau_loss"].values)]
+        scene.add_markers(pts, color=VISITED_COLOR, radius=1.8 * radius, label=VISITED_LABEL)
+        scene.add_labels(pts, texts)
+    return scene
+
+
+def manifold_scene(ds, size="medium", title=None, coordinates=None):
+    """Stable (blue) and unstable (red) sets of a critical point, its subset ``S`` labelled.
+
+    A scalar depth-3 network is drawn with its critical set (:func:`scalar_scene`); a
+    larger one in ``coordinates`` or a PCA projection of the samples.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A ``submanifolds`` dataset.
+    size : {"small", "medium", "large"} or (width, height), default="medium"
+    title : str, optional
+    coordinates : sequence of 3 int, optional
+
+    Returns
+    -------
+    Scene3D
+    """
+    from ..io import network_of
+
+    net = network_of(ds)
+    if net.widths == (1, 1, 1, 1) and coordinates is None:
+        return scalar_scene(float(net.sigma[0]), size, manifolds=ds,
+                            title=title or "stable (blue) and unstable (red) sets of the origin")
+    th = ds["theta"].values
+    flat = th.reshape(-1, th.shape[-1])
+    fit = flat[np.all(np.isfinite(flat), axis=1)]
+    centre = ds["theta_star"].values[None, :] if "theta_star" in ds else None
+    fit_on = fit if centre is None else np.vstack([fit, centre])
+    _, _, titles = projection(fit_on[:1], coordinates, fit=fit_on)
+    subset = ds.attrs.get("subset", "")
+    scene = Scene3D(title=title or f"stable (blue) / unstable (red) sets of S = {subset}", axis_titles=titles,
+                    size=size)
+    for b in range(th.shape[0]):
+        ok = np.all(np.isfinite(th[b]), axis=1)
+        if ok.sum() >= 2:
+            xyz, _, _ = projection(th[b][ok], coordinates, fit=fit_on)
+            kind = str(ds["branch_kind"].values[b])
+            scene.add_path(xyz, color=COLORS[kind], width=5, label=f"{kind} set")
+    if centre is not None:
+        c, _, _ = projection(centre, coordinates, fit=fit_on)
+        span = float(np.ptp(scene.all_points(), axis=0).max()) if scene.paths else 1.0
+        value = ds.attrs.get("critical_value")
+        text = f"S = {subset}" + (f", L = {float(value):.3g}" if value is not None else "")
+        scene.add_markers(c, color=VISITED_COLOR, radius=0.02 * span, label="the critical point")
+        scene.add_labels(c, [text])
+    return scene
+
+
+def fiber_scene(ds, size="medium", title=None, coordinates=None):
+    """Samples of the fiber of a subset ``S``, coloured by stratum, in a projection.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A ``fiber`` dataset.
+    size : {"small", "medium", "large"} or (width, height), default="medium"
+    title : str, optional
+    coordinates : sequence of 3 int, optional
+
+    Returns
+    -------
+    Scene3D
+    """
+    th = ds["theta"].values
+    xyz, _, titles = projection(th, coordinates)
+    subset = ds.attrs.get("subset", "")
+    scene = Scene3D(title=title or f"fiber of S = {subset}", axis_titles=titles, size=size)
+    for stratum, color in (("orbit", "#1f77b4"), ("dead_paths", "#9467bd")):
+        sel = ds["stratum"].values == stratum
+        if sel.any():
+            scene.add_markers(xyz[sel], color=color, symbol="point", label=stratum.replace("_", " "))
+    ok = np.all(np.isfinite(xyz), axis=1)
+    if ok.any():
+        scene.add_labels(xyz[ok].mean(axis=0), [f"S = {subset}"])
+    return scene

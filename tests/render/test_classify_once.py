@@ -82,7 +82,7 @@ def test_render_draws_the_stored_classification_and_never_classifies(tmp_path):
     assert written[0].is_file()
     (call,) = chart.call_args_list
     groups = call.args[0]
-    assert [g[0] for g in groups] == list(range(cp.sizes["point"]))
+    assert [g[0].split("\n")[0] for g in groups] == cp.subset.values.tolist()  # one column per subset S
     for i, (_, ev, label, color) in enumerate(groups):
         kind = str(cp.kind.values[i])
         assert label == kind.replace("_", " ") and color == COLORS[kind]

@@ -1,10 +1,11 @@
 """Rendering off screen: what the pictures show, gallery scripts, image comparison, bad input.
 
 Pictures are checked by content: the scene pyvista renders is recorded at the screenshot
-(camera, meshes, chart series), data points are projected with the recorded camera, and
-the PNG written to disk must show the expected colour there (the stable set blue, the
-unstable set red, a trajectory coloured by its loss, ...). Chart series must hold the
-numbers computed independently from the spec.
+(camera, meshes), data points are projected with the recorded camera, and the PNG written
+to disk must show the expected colour there (the stable set blue, the unstable set red, a
+trajectory coloured by its loss, ...). Charts (matplotlib) are recorded when saved: their
+lines, marker columns, texts, scales and tick labels must hold the numbers computed
+independently from the spec.
 """
 
 import os
@@ -59,20 +60,76 @@ def _record(pl, filename):
             "actors": actors, "plots": plots}
 
 
+def _record_figure(fig, filename):
+    """What a matplotlib chart shows: its curves and marker columns (reference lines apart), texts, axes."""
+    from matplotlib.colors import to_hex
+
+    ax = fig.axes[0]
+    plots, references = [], []
+    for line in ax.get_lines():
+        entry = {"kind": "Line2D", "x": np.asarray(line.get_xdata(), float), "y": np.asarray(line.get_ydata(), float),
+                 "color": to_hex(line.get_color()), "label": line.get_label()}
+        (references if line.get_gid() == "reference" else plots).append(entry)
+    for coll in ax.collections:
+        off = np.asarray(coll.get_offsets(), float).reshape(-1, 2)
+        plots.append({"kind": "PathCollection", "x": off[:, 0], "y": off[:, 1], "color": to_hex(coll.get_facecolor()[0]),
+                      "label": coll.get_label(), "sizes": np.broadcast_to(coll.get_sizes(), off[:, 0].shape).copy()})
+    texts = [(float(t.get_position()[0]), float(t.get_position()[1]), t.get_text()) for t in ax.texts]
+    return {"name": _picture_name(filename), "figure": True, "actors": [], "plots": plots, "references": references,
+            "texts": texts, "xscale": ax.get_xscale(), "yscale": ax.get_yscale(), "title": ax.get_title(),
+            "xticklabels": [t.get_text() for t in ax.get_xticklabels()]}
+
+
 def record_scenes(setattr_):
-    """Wrap ``pyvista.Plotter.screenshot`` so every picture's scene is recorded; returns the list."""
+    """Wrap ``pyvista.Plotter.screenshot`` and ``Figure.savefig`` so every picture is recorded; returns the list."""
     import pyvista as pv
+    from matplotlib.figure import Figure
 
     scenes = []
     original = pv.Plotter.screenshot
+    savefig = Figure.savefig
 
     def screenshot(self, filename=None, *args, **kwargs):
         img = original(self, filename, *args, **kwargs)
         scenes.append(_record(self, filename))
         return img
 
+    def save(self, fname, *args, **kwargs):
+        out = savefig(self, fname, *args, **kwargs)
+        scenes.append(_record_figure(self, fname))
+        return out
+
     setattr_(pv.Plotter, "screenshot", screenshot)
+    setattr_(Figure, "savefig", save)
     return scenes
+
+
+def spectrum_columns(scene):
+    """Per column ``i`` of a spectrum chart: (eigenvalues with multiplicity, sorted; colour).
+
+    A value is drawn once; a marker larger than the column's smallest one carries a
+    ``×k`` label, matched to the larger markers in the order of their values.
+    """
+    from landscape.render._charts import _marker_area
+
+    single = float(_marker_area(1))
+    out = {}
+    for p in scene["plots"]:
+        if p["kind"] != "PathCollection" or not p["x"].size:
+            continue
+        i = int(round(p["x"][0]))
+        assert np.all(p["x"] == i)
+        order = np.argsort(p["y"])
+        y, sizes = p["y"][order], p["sizes"][order]
+        labelled = sizes > single + 1e-9
+        counts = [int(t[2].lstrip("×")) for t in sorted((t for t in scene["texts"] if t[0] == i), key=lambda t: t[1])]
+        assert len(counts) == int(labelled.sum()), (i, counts, sizes)
+        k = np.ones(y.size, dtype=int)
+        k[labelled] = counts
+        assert np.all(k[labelled] > 1)
+        assert np.all(np.diff(sizes[np.argsort(k)]) >= 0)  # a larger multiplicity never gets a smaller marker
+        out[i] = (np.repeat(y, k), p["color"])
+    return out
 
 
 @pytest.fixture
@@ -223,11 +280,26 @@ def test_trajectory_is_drawn_coloured_by_its_loss(tmp_path, scenes):
     mesh = tube["mesh"]
     np.testing.assert_allclose([mesh["value"].min(), mesh["value"].max()], [lo, hi], rtol=1e-9)
     img = read_rgb(written[0])
-    start = mesh.points[mesh["value"] >= hi - 1e-3 * (hi - lo)].mean(axis=0)
-    end = mesh.points[mesh["value"] <= lo + 1e-3 * (hi - lo)].mean(axis=0)
-    assert shown(img, scene, start, plasma(hi, lo, hi)) == 1.0  # high loss at the start
-    assert shown(img, scene, end, plasma(lo, lo, hi)) == 1.0  # low loss at the end
-    assert shown(img, scene, end, plasma(hi, lo, hi)) == 0.0
+    # the start (black sphere), the end (black cube) and the saddles visited (grey, labelled) are marked; the
+    # tube's colour is checked along its centre line (the picture's projection), clear of markers and labels
+    from landscape.render import project
+
+    marks = [a for a in scene["actors"] if a["color"] in ("#000000", "#555555") and a["mesh"] is not None]
+    assert len([a for a in marks if a["color"] == "#000000"]) == 2
+    xyz, _ = project(traj.theta.values)
+    s = np.linspace(0, len(xyz) - 1, 4000)
+    centre = np.column_stack([np.interp(s, np.arange(len(xyz)), xyz[:, k]) for k in range(3)])
+    value = np.interp(s, np.arange(len(xyz)), traj.loss.values)
+    P = np.column_stack(to_pixels(scene, img, centre))
+    M = np.column_stack(to_pixels(scene, img, np.concatenate([np.asarray(a["mesh"].points) for a in marks])))
+    H = img.shape[0]
+    near_mark = np.min(np.linalg.norm(P[:, None, :] - M[None, ::5, :], axis=2), axis=1) < 0.04 * H
+    clear = np.flatnonzero(~near_mark)
+    top, bottom = clear[np.argmax(value[clear])], clear[np.argmin(value[clear])]
+    assert value[top] - value[bottom] > 0.8 * (hi - lo)
+    assert shown(img, scene, centre[top], plasma(value[top], lo, hi)) == 1.0  # high loss near the start
+    assert shown(img, scene, centre[bottom], plasma(value[bottom], lo, hi)) == 1.0  # low loss near the end
+    assert shown(img, scene, centre[bottom], plasma(hi, lo, hi)) == 0.0
     vtp = pv.read(str(written[1]))  # the mesh for ParaView carries the loss too
     assert written[1] == tmp_path / "traj.vtp" and vtp.n_points == mesh.n_points
     np.testing.assert_allclose(vtp["value"], mesh["value"])
@@ -238,10 +310,13 @@ def test_critical_points_picture_holds_the_closed_form_spectra_coloured_by_kind(
     render_one(ls.classify(ls.critical_points(net)), tmp_path / "cp.png")  # render draws, never classifies
     (scene,) = scenes
     img = read_rgb(tmp_path / "cp.png")
+    columns = spectrum_columns(scene)
+    assert sorted(columns) == list(range(len(ORDER)))
     for i, (S, kind) in enumerate(ORDER):
-        here = [p for p in scene["plots"] if p["x"].size and np.all(p["x"] == i)]
-        assert len(here) == 1 and here[0]["color"] == KIND_COLOR[kind], (S, here)
-        np.testing.assert_allclose(np.sort(here[0]["y"]), closed_form_spectrum(NET[1], set(S), 3), atol=1e-9)
+        values, color = columns[i]
+        assert color == KIND_COLOR[kind], (S, color)
+        np.testing.assert_allclose(values, closed_form_spectrum(NET[1], set(S), 3), atol=1e-9)
+        assert scene["xticklabels"][i].split("\n")[0] == "{" + ",".join(str(k + 1) for k in S) + "}"
     for color in (GREEN, ORANGE, PURPLE):
         assert colour_mask(img, color).sum() >= 60, color
     for color in (BLUE, RED):
@@ -268,7 +343,8 @@ def test_inertia_picture_holds_the_hessian_spectrum(tmp_path, scenes):
     (scene,) = scenes
     (points,) = scene["plots"]
     expected = closed_form_spectrum(NET[1], {1}, 3)
-    np.testing.assert_allclose(np.sort(points["y"]), expected, atol=1e-9)
+    ((values, _),) = spectrum_columns(scene).values()
+    np.testing.assert_allclose(values, expected, atol=1e-9)
     assert np.sum(points["y"] < -1e-9) == 1 and points["y"].min() == pytest.approx(1.0 * (1.0 - 2.0))  # strict
 
 
@@ -478,13 +554,15 @@ def _g5(data, scenes, image):
     sigma = [3.0, 2.0, 1.0]
     order = [{0, 1, 2}, {0, 1}, {0, 2}, {0}, {1, 2}, {1}, {2}, set()]  # by L_S (spec fact 3)
     for h in (2, 3):
-        plots = scenes[f"g5_spectra_depth{h}.png"]["plots"]
+        scene = scenes[f"g5_spectra_depth{h}.png"]
+        columns = spectrum_columns(scene)
         for i, S in enumerate(order):
-            (p,) = [q for q in plots if q["x"].size and np.all(q["x"] == i)]
-            np.testing.assert_allclose(np.sort(p["y"]), closed_form_spectrum(sigma, S, h), atol=1e-8)
+            values, color = columns[i]
+            np.testing.assert_allclose(values, closed_form_spectrum(sigma, S, h), atol=1e-8)
             top = S == set(range(len(S)))
             kind = "global_minimum" if len(S) == 3 else ("strict_saddle" if h == 2 or not top else "non_strict_saddle")
-            assert p["color"] == KIND_COLOR[kind], (h, S)
+            assert color == KIND_COLOR[kind], (h, S)
+            assert scene["xticklabels"][i] == "{" + ",".join(str(k + 1) for k in sorted(S)) + "}"
         img = image(f"g5_spectra_depth{h}.png")
         for color in (GREEN, ORANGE) + ((PURPLE,) if h == 3 else ()):
             assert colour_mask(img, color).sum() >= 60, (h, color)
