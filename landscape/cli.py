@@ -255,6 +255,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="a netCDF file written by landscape")
     p.add_argument("--out", default=None, help="PNG file to write, .png (default: FILE with suffix .png)")
     p.add_argument("--size", choices=_SIZES, default="medium", help="picture size (default medium)")
+    p.add_argument("--html", action="store_true",
+                   help="for a 3-D scene, also write an interactive page (OUT with suffix .html, plotly, works "
+                        "offline: plotly.min.js is copied beside it)")
     _overwrite_arg(p)
 
     p = _command(sub, "sweep", "many initialisations on dask, reduced to indicators (netCDF)",
@@ -467,7 +470,9 @@ def _render(args) -> int:
     _check_input(args.file, "FILE")
     out = _check_out(args, args.out or str(Path(args.file).with_suffix(".png")), (".png",))
     ds = load(args.file)
-    for path in render(ds, out, size=args.size):
+    if args.html:
+        _check_out(args, str(Path(out).with_suffix(".html")), (".html",), name="--html (OUT with suffix .html)")
+    for path in render(ds, out, size=args.size, html=args.html):
         print(path)
     return 0
 

@@ -60,9 +60,9 @@ def _table_critical(cp):
     """The critical-points table, read from a dataset classified by :func:`landscape.classify` (no recomputation)."""
     rows = []
     for i in range(cp.sizes["point"]):
-        rows.append([str(cp.subset.values[i]), f"{float(cp.loss.values[i]):.4g}", str(cp.kind.values[i]).replace("_", " "),
+        rows.append([str(cp.subset.values[i]), f"{float(cp.loss.values[i]):.4g}", str(cp.kind.values[i]),
                      int(cp.n_negative.values[i]), int(cp.n_zero.values[i]), f"{float(cp.lambda_min.values[i]):.4g}",
-                     str(cp.certificate.values[i]).replace("_", " "), int(cp.order.values[i])])
+                     str(cp.certificate.values[i]), int(cp.order.values[i])])
     return ["S", "L_S", "kind", "# negative", "# zero", "lambda_min", "certificate", "order"], rows
 
 
