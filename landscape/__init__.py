@@ -18,7 +18,8 @@ Critical points
     :func:`representative`, :func:`quotient`, :func:`gauge`, :func:`fiber`,
     :func:`fiber_dimension` (:mod:`landscape.critical`)
 Stability
-    :func:`hessian_inertia`, :func:`classify`, :func:`submanifolds`, arcs in
+    :func:`hessian_inertia`, :func:`extreme_eigenpairs`, :func:`spectral_density`,
+    :func:`classify`, :func:`submanifolds`, arcs in
     :mod:`landscape.stability`
 Storage
     :func:`save`, :func:`load`, :func:`weights_at`, :func:`network_of` (:mod:`landscape.io`)
@@ -59,7 +60,7 @@ from .critical import (
     representative,
 )
 from .dynamics import closed_forms, gradient_descent, gradient_flow, itinerary
-from .stability import classify, hessian_inertia, submanifolds
+from .stability import classify, extreme_eigenpairs, hessian_inertia, spectral_density, submanifolds
 from .io import load, network_of, save, weights_at
 
 __all__ = [
@@ -84,6 +85,8 @@ __all__ = [
     "fiber",
     "fiber_dimension",
     "hessian_inertia",
+    "extreme_eigenpairs",
+    "spectral_density",
     "classify",
     "submanifolds",
     "gradient_flow",

@@ -55,6 +55,9 @@ KINDS = {
     "classification": ("kind",),
     "submanifolds": ("theta", "branch_kind"),
     "sweep": (),
+    # issue 12: curvature at any point (extreme eigenpairs, spectral density)
+    "eigenpairs": ("eigenvalues", "residual"),
+    "spectral_density": ("density", "n_negative_estimate"),
 }
 
 _ONE = "1"  # the UDUNITS dimensionless unit: every quantity here is dimensionless
@@ -168,6 +171,35 @@ METADATA = {
     "sharpness": ("largest Hessian eigenvalue at the end", _ONE),
     "network_widths": ("layer widths d_0,...,d_h of the network, comma-separated", _ONE),
     "network_sigma": ("target singular values of the network, comma-separated", _ONE),
+    # --- issue 12: curvature at any point (inertia paths, extreme eigenpairs, spectral density)
+    "lowest_residual": ("residual norm ||H v - lambda v|| of each lowest eigenpair (matrix-free paths)", _ONE),
+    "highest_residual": ("residual norm ||H v - lambda v|| of each highest eigenpair (matrix-free paths)", _ONE),
+    "n_negative_std": ("standard error over probes of the estimated negative count (std / sqrt(n_probes))", _ONE),
+    "n_zero_std": ("standard error over probes of the estimated zero-band count (std / sqrt(n_probes))", _ONE),
+    "n_positive_std": ("standard error over probes of the estimated positive count (std / sqrt(n_probes))", _ONE),
+    "n_negative_quadrature_error": ("half-width of the Gauss-quadrature (Chebyshev-Markov-Stieltjes) bracket of the "
+                                    "negative count, mean over probes", _ONE),
+    "n_zero_quadrature_error": ("half-width of the Gauss-quadrature bracket of the zero-band count, mean over probes", _ONE),
+    "n_positive_quadrature_error": ("half-width of the Gauss-quadrature bracket of the positive count, mean over "
+                                    "probes", _ONE),
+    ("eigenpairs", "eigen"): ("eigenpair index (the lowest ascending, then the highest descending)", _ONE),
+    ("eigenpairs", "eigenvalues"): ("Hessian eigenvalues at the wanted ends (lowest ascending, then highest "
+                                    "descending)", _ONE),
+    ("eigenpairs", "vectors"): ("unit Hessian eigenvectors (columns, in the order of eigenvalues)", _ONE),
+    "end": ("end of the spectrum the eigenpair belongs to: lowest or highest", _ONE),
+    "residual": ("residual norm ||H v - lambda v|| (bounds the eigenvalue's error)", _ONE),
+    "converged": ("the residual is within tol times the spectral radius estimate", _ONE),
+    "eigenvalue": ("Hessian eigenvalue (grid of the density)", _ONE),
+    "probe": ("Rademacher probe vector of the stochastic Lanczos quadrature", _ONE),
+    "node": ("Gauss quadrature node of a probe (Lanczos step)", _ONE),
+    "density": ("Gaussian-broadened spectral density of the Hessian (integrates to 1 over eigenvalue)", _ONE),
+    "nodes": ("Gauss quadrature nodes (Ritz values of the probe's Lanczos tridiagonal; NaN after an early stop)", _ONE),
+    "weights": ("Gauss quadrature weights (squared first components of the Ritz vectors)", _ONE),
+    "n_negative_estimate": ("estimated number of Hessian eigenvalues below the zero band", _ONE),
+    "n_zero_estimate": ("estimated number of Hessian eigenvalues in the zero band", _ONE),
+    "n_positive_estimate": ("estimated number of Hessian eigenvalues above the zero band", _ONE),
+    "lambda_min_estimate": ("smallest quadrature node (an upper bound of the smallest eigenvalue)", _ONE),
+    "lambda_max_estimate": ("largest quadrature node (a lower bound of the largest eigenvalue)", _ONE),
 }
 
 #: Status codes of the integrators (``landscape.dynamics`` ``Status``): meaning -> code

@@ -5,13 +5,25 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import check_int, check_positive_float
-from ..errors import LandscapeValueError
+from ..errors import LandscapeError, LandscapeValueError
+from ._align import thread_labels
 
-__all__ = ["hessian_inertia", "structured_spectrum", "is_mode_aligned", "DENSE_LIMIT"]
+__all__ = ["hessian_inertia", "structured_spectrum", "structured_eigenpairs", "is_mode_aligned", "zero_band", "DENSE_LIMIT",
+           "EXACT_END_LIMIT"]
 
-#: parameter count up to which the dense path (``numpy.linalg.eigh``) is the default
-DENSE_LIMIT = 2500
-METHODS = ("auto", "dense", "lanczos", "structured")
+#: parameter count up to which the dense path (``numpy.linalg.eigh``) is the default at generic points
+DENSE_LIMIT = 4000
+METHODS = ("auto", "dense", "structured", "krylov", "density", "lanczos")
+#: an end of the spectrum is counted exactly by block Krylov when it holds at most this many eigenvalues
+EXACT_END_LIMIT = 128
+#: stored vectors (numbers, ``n_params`` each) the Krylov counts may lock and keep: bounds the exact end by memory
+KRYLOV_MEMORY_VECTORS = 2**28
+#: the Krylov basis of a count holds about this many times ``k`` vectors, and three times the end's size
+BASIS_FOR_COUNT = 4
+#: budget (Hessian-vector products) for the ``k`` extreme pairs reported beside a density estimate
+EXTREMES_BUDGET = 3000
+#: Lanczos steps and Rademacher probes of the density estimate used by ``method="auto"``/``"density"``
+SLQ_STEPS, SLQ_PROBES = 80, 10
 
 
 def _is_diagonal(w):
@@ -49,23 +61,34 @@ def aligned_form(net, W):
 
 
 def is_mode_aligned(net, W) -> bool:
-    """True if, up to a permutation of hidden units, every ``W_i`` is rectangular diagonal."""
-    return aligned_form(net, W) is not None
+    """True if every ``W_i`` has at most one nonzero per row and column, on consistent threads.
+
+    See :func:`~landscape.stability._align.thread_labels`: following the nonzero entries
+    (and joining input ``k`` to output ``k`` where ``sigma_k > 0``) never visits two units of
+    one layer. Every representative ``A*_S`` is mode aligned, whatever the widths; a point
+    that is rectangular diagonal up to a permutation of hidden units (:func:`aligned_form`)
+    is too.
+    """
+    return thread_labels(net, net.layers(W)) is not None
 
 
 def structured_spectrum(net, W, eigenvectors=False):
     """All Hessian eigenvalues at a mode-aligned point from its small invariant blocks.
 
-    Eigenvectors, when asked for, are in the parameter order of the aligned form (see
-    :func:`aligned_form`). At a point whose layers are all rectangular diagonal, the Hessian leaves invariant
-    the span of the entries ``W_i[a, b]`` and ``W_i[b, a]`` (all layers) for each unordered
-    pair ``{a, b}``: the Gauss-Newton part ``J^T J`` couples ``(i, a, b)`` only with
-    ``(j, a, b)`` (entries ``beta_i[a] beta_j[a] phi_{i-1}[b] phi_{j-1}[b]`` with ``beta``, ``phi``
-    the diagonals of the suffix and prefix products), the residual part couples
-    ``(k, p, q)`` only with ``(j, q, p)`` (entry ``-kappa_kj[p] mu_jk[q]``). So the spectrum is
-    the union of those of blocks of size at most ``2h`` (spec 3.5's table is their closed
-    form for equal widths), computed by batched ``eigh``: memory and time linear in the
-    number of parameters.
+    Label the threads of the point (:func:`~landscape.stability._align.thread_labels`):
+    every nonzero entry joins two units of one label, and input ``k`` and output ``k`` share
+    one where ``sigma_k > 0``. Then the prefix and suffix products ``F_j``, ``B_i``, the
+    residual ``R = Sigma - P`` and every partial product are diagonal in the labels, and the
+    Hessian leaves invariant the span of the entries ``W_i[u, v]`` whose labels are
+    ``{a, b}`` (all layers) for each unordered pair: the Gauss-Newton part ``J^T J`` couples
+    ``(i, a, b)`` only with ``(j, a, b)`` (entries ``beta_i[a] beta_j[a] phi_{i-1}[b] phi_{j-1}[b]``
+    with ``beta``, ``phi`` the label-diagonals of the suffix and prefix products), the residual
+    part couples ``(k, p, q)`` only with ``(j, q, p)`` (entry ``-kappa_kj[p] mu_jk[q]``). So the
+    spectrum is the union of those of blocks of size at most ``2h`` (spec 3.5's table is
+    their closed form for equal widths), computed by batched ``eigh``: memory and time
+    linear in the number of parameters. With labels instead of unit indices this covers
+    every representative ``A*_S``, including learnt modes whose index exceeds a hidden width
+    (widths (5, 4, 5), S = {5}: mode 5 runs through hidden unit 1).
 
     Returns
     -------
@@ -73,42 +96,51 @@ def structured_spectrum(net, W, eigenvectors=False):
         Sorted ascending.
     vectors : list of (ndarray, ndarray), optional
         If ``eigenvectors``: per group of equally shaped blocks, the parameter indices
-        ``(n_blocks, size)`` and the block eigenvectors ``(n_blocks, size, size)``.
+        ``(n_blocks, size)`` (flat positions in ``W``) and the block eigenvectors
+        ``(n_blocks, size, size)``.
     """
-    layers = aligned_form(net, W)
-    if layers is None:
+    layers = net.layers(W)
+    units = thread_labels(net, layers)
+    if units is None:
         raise LandscapeValueError(
-            "structured_spectrum needs a mode-aligned point: every W_i rectangular diagonal up to a permutation of "
-            "hidden units (as the representatives A*_S are)."
+            "structured_spectrum needs a mode-aligned point: every W_i with at most one nonzero per row and column, "
+            "on threads that never visit two units of a layer (as the representatives A*_S are); for a point on the "
+            "gauge orbit of one, use hessian_inertia(method='structured'), which recovers the aligned form."
         )
-    return _spectrum_of_blocks(net, _blocks(net, layers), eigenvectors)
+    return _spectrum_of_blocks(net, _blocks(net, layers, units), eigenvectors)
 
 
-def _blocks(net, layers):
-    """The invariant blocks ``(M, idx, exists)`` of the Hessian at a mode-aligned point."""
+def _blocks(net, layers, units):
+    """The invariant blocks ``(M, idx, exists)`` of the Hessian at a mode-aligned point.
+
+    ``units[l, a]`` is the unit of node layer ``l`` with label ``a`` (``-1``: none), from
+    :func:`~landscape.stability._align.thread_labels`.
+    """
     h = net.depth
     d = net.widths
-    diag = [np.diagonal(w).copy() for w in layers]
+    D = units.shape[1]
     starts = np.concatenate([[0], np.cumsum([a * b for a, b in net.shapes])])
+    has = units >= 0
+    safe = np.where(has, units, 0)
 
-    def entry(i, a, b):  # flat index of W_i[a, b] (i 1-based), -1 where it does not exist
+    def entry(i, a, b):  # flat index of the entry of W_i (1-based) with labels (a, b); -1 where it does not exist
         a, b = np.asarray(a), np.asarray(b)
-        ok = (a < d[i]) & (b < d[i - 1])
-        return np.where(ok, starts[i - 1] + a * d[i - 1] + b, -1)
+        ok = has[i][a] & has[i - 1][b]
+        return np.where(ok, starts[i - 1] + safe[i][a] * d[i - 1] + safe[i - 1][b], -1)
 
-    D = max(d)
-    pad = [np.concatenate([x, np.zeros(D - x.size)]) for x in diag]  # diag of W_i padded
-    # prefix diagonals phi_j = diag(F_j), j = 0..h (phi_0 = 1 on the d_0 inputs); suffix beta_i = diag(B_i)
-    phi = [np.where(np.arange(D) < d[0], 1.0, 0.0)]
+    # label-diagonal of W_i: W_i[unit_i(a), unit_{i-1}(a)], 0 where either unit is absent
+    pad = [np.where(has[i] & has[i - 1], layers[i - 1][safe[i], safe[i - 1]], 0.0) for i in range(1, h + 1)]
+    # prefix diagonals phi_j = diag(F_j), j = 0..h (phi_0 = 1 on the inputs); suffix beta_i = diag(B_i)
+    phi = [has[0].astype(float)]
     for i in range(h):
         phi.append(pad[i] * phi[-1])
     beta = [None] * (h + 1)
-    beta[h] = np.where(np.arange(D) < d[h], 1.0, 0.0)
+    beta[h] = has[h].astype(float)
     for i in range(h, 0, -1):
         beta[i - 1] = beta[i] * pad[i - 1]
-    sig = np.zeros(D)
-    sig[: net.sigma.size] = net.sigma
-    r = sig - phi[h]  # diagonal of R = Sigma - P (P diagonal)
+    Sigma = net.Sigma
+    sig = np.where(has[h] & has[0], Sigma[safe[h], safe[0]], 0.0)
+    r = sig - phi[h]  # label-diagonal of R = Sigma - P
     # G_k = W_{k+1:h}^T R: diagonal beta_k * r;  kappa_kj = diag(G_k F_{j-1}^T) = beta_k r phi_{j-1}
     # mu_jk = diag(W_{j+1:k-1}) = prod_{l=j+1}^{k-1} pad[l-1]
     pairs_a, pairs_b = np.triu_indices(D, k=1)
@@ -169,6 +201,71 @@ def _spectrum_of_blocks(net, blocks, eigenvectors):
     if ev.size != net.n_params:
         raise LandscapeValueError(f"internal: block spectrum has {ev.size} values for {net.n_params} parameters.")
     return (ev, vectors) if eigenvectors else ev
+
+
+def _block_eigenpairs(net, blocks):
+    """Eigenvalues of every block with a way to build the eigenvectors.
+
+    Returns
+    -------
+    values : ndarray of shape (n_params,)
+        Unsorted, in the order of ``where``.
+    vector : callable
+        ``vector(t)``: the eigenvector (ndarray of shape (n_params,)) of ``values[t]``.
+    """
+    groups = []
+    for M, idx, exists in blocks:
+        patterns, which = np.unique(exists, axis=0, return_inverse=True)
+        for p, pattern in enumerate(patterns):
+            rows = np.flatnonzero(which.ravel() == p)
+            lam, Q = np.linalg.eigh(M[rows][:, pattern][:, :, pattern])
+            groups.append((lam, idx[rows][:, pattern], Q))
+    values = np.concatenate([g[0].ravel() for g in groups])
+    if values.size != net.n_params:
+        raise LandscapeValueError(f"internal: block spectrum has {values.size} values for {net.n_params} parameters.")
+    ends = np.cumsum([0] + [g[0].size for g in groups])
+
+    def vector(t):
+        g = int(np.searchsorted(ends, t, side="right") - 1)
+        lam, idx, Q = groups[g]
+        row, col = divmod(int(t - ends[g]), lam.shape[1])
+        v = np.zeros(net.n_params)
+        v[idx[row]] = Q[row][:, col]
+        return v
+
+    return values, vector
+
+
+def structured_eigenpairs(net, W, k, which="both"):
+    """The ``k`` extreme Hessian eigenpairs at a mode-aligned point, or at a point on the orbit of
+    one under orthogonal hidden gauges, from the invariant blocks (exact to rounding).
+
+    Returns
+    -------
+    (values, vectors, ends) or None
+        ``values`` ascending for ``"lowest"`` entries then descending for ``"highest"``,
+        ``vectors`` of shape (n_params, m) at ``W`` (mapped back through the gauge), ``ends``
+        the label of each; ``None`` when ``W`` is not orthogonally alignable.
+    """
+    from ._align import align, gauge_directions
+
+    layers = net.layers(W)
+    found = align(net, layers, orthogonal_only=True)
+    if found is None:
+        return None
+    values, vector = _block_eigenpairs(net, _blocks(net, found.layers, found.units))
+    order = np.argsort(values, kind="stable")
+    picks, ends = [], []
+    if which in ("smallest", "both"):
+        picks += order[:k].tolist()
+        ends += ["lowest"] * min(k, order.size)
+    if which in ("largest", "both"):
+        picks += order[::-1][:k].tolist()
+        ends += ["highest"] * min(k, order.size)
+    V = np.column_stack([vector(t) for t in picks]) if picks else np.zeros((net.n_params, 0))
+    if any(not np.allclose(G, np.eye(G.shape[0])) for G in found.gauges):
+        V = gauge_directions(net, found.gauges, V)
+    return values[picks], V, ends
 
 
 #: smallest Lanczos basis (ARPACK's ``ncv``) used; the basis for ``k`` eigenvalues is ``max(2k + 1, NCV_MIN)``
@@ -319,58 +416,148 @@ def _spectral_radius(op, n, rng, arpack_tol):
     return float(np.abs(_remaining_spectrum(op, np.zeros((n, 0)), n, rng)).max())
 
 
-def hessian_inertia(net, W, tol=1e-8, *, method="auto", eigenvectors=False, k=6):
-    """Counts of negative, zero and positive Hessian eigenvalues, and the extreme ones.
+def _legacy_operator(op):
+    """The block operator as a scipy ``LinearOperator`` (for ARPACK), keeping its budget."""
+    from scipy.sparse.linalg import LinearOperator
+
+    n = op.n
+    return LinearOperator((n, n), matvec=lambda x: op.matmat(np.reshape(x, (n, 1)))[:, 0],
+                          matmat=op.matmat, rmatvec=lambda x: op.matmat(np.reshape(x, (n, 1)))[:, 0], dtype=np.float64)
+
+
+def _pad(values, k):
+    values = np.asarray(values, dtype=float)[:k]
+    return np.pad(values, (0, k - values.size), constant_values=np.nan)
+
+
+def hessian_inertia(net, W, tol=1e-8, *, method="auto", eigenvectors=False, k=6, max_matvecs=None, max_time=None,
+                    rng=0):
+    """Counts of negative, zero and positive Hessian eigenvalues, and the extreme ones, at any point and size.
 
     Zero band: an eigenvalue counts as zero when ``|lambda| <= band`` with
     ``band = tol * max(1, rho)``, ``rho = max |lambda|`` the spectral radius (relative to
     the scale of the spectrum, with an absolute floor of ``tol``; :func:`zero_band`). Every
     path uses this band and counts multiplicities; ``band`` is stored as attr ``zero_band``.
 
-    Paths: ``"dense"`` (``numpy.linalg.eigh`` of :meth:`LinearNetwork.hessian`);
-    ``"structured"`` (exact block decomposition at mode-aligned points, any size, see
-    :func:`structured_spectrum`); ``"lanczos"`` (matrix free, on Hessian-vector products:
-    ``rho`` from ``eigsh``, then each end from the deflated, shifted operator
-    ``P (+-H + 2 rho I) P``, repeating with the found eigenvectors projected out until
-    nothing beyond the band is left, so repeated eigenvalues are counted with their
-    multiplicity; the last fewer than ``2 max(2k + 1, NCV_MIN)`` directions, and networks with
-    fewer parameters than that, are diagonalised exactly from Hessian-vector products;
-    see :func:`_lanczos_end`. Start vectors are seeded, so results are reproducible. Zeros
-    are the rest, reported as 0 in ``lowest``/``highest``). ``"auto"``: dense up to
-    :data:`DENSE_LIMIT` parameters, else structured at aligned points, else Lanczos.
+    Paths (``method``), and what each makes exact:
+
+    ``"structured"``
+        The point is mode aligned (every representative ``A*_S`` is), or lies on the gauge
+        orbit of an aligned point: :func:`~landscape.stability._align.align` recovers the
+        aligned form ``M`` and the gauge (``W_i = G_i M_i G_{i-1}^{-1}``). The loss is gauge
+        invariant, so ``H(W) = J^{-T} H(M) J^{-1}`` at every point. Orthogonal gauges: the
+        spectrum of the invariant blocks is the spectrum (``exact_eigenvalues``). Invertible
+        gauges: the Hessians are congruent and Sylvester's law keeps the counts
+        (``exact_counts``; ``lowest``/``highest`` are then NaN, the block eigenvalues being
+        those of ``H(M)``, and the band is that of ``H(M)``). Memory and time linear in
+        ``n_params`` (990,000 parameters in a few seconds).
+    ``"dense"``
+        ``numpy.linalg.eigh`` of :meth:`LinearNetwork.hessian`: exact, ``O(n^3)``.
+    ``"krylov"``
+        Matrix free: block Krylov with deflation (:func:`~landscape.stability._eigen.block_krylov`
+        on block Hessian-vector products) locks every eigenvalue below ``-band`` and above
+        ``band`` (each certified by a converged Ritz value past the threshold, then
+        confirmed by fresh rounds from new random blocks), residuals ``<= 0.1 tol rho``.
+        Exact counts with probability one (a random start block meets every eigenvector),
+        feasible when both ends are small; an end with more than ``EXACT_END_LIMIT``
+        eigenvalues raises.
+    ``"density"``
+        Stochastic Lanczos quadrature (:func:`~landscape.stability.spectral_density`):
+        estimated counts with ``n_*_std`` (standard error over probes) and
+        ``n_*_quadrature_error`` (Chebyshev-Markov-Stieltjes bracket), ``exact = 0``; the
+        ``k`` extreme pairs by block Krylov within the remaining budget.
+    ``"lanczos"``
+        The former ARPACK path (implicitly restarted Lanczos, one end and one deflation
+        round at a time); kept for comparison, now under the same budget.
+    ``"auto"``
+        ``dense`` if ``eigenvectors`` (up to :data:`DENSE_LIMIT`); else ``structured`` when
+        the point is aligned or alignable; else ``dense`` up to :data:`DENSE_LIMIT`
+        parameters (the measured crossover); else a density estimate first, then for
+        each end whose estimate (plus its uncertainty) holds at most
+        :data:`EXACT_END_LIMIT` eigenvalues the exact Krylov count, and the estimate for
+        the others (``exact = 0`` unless both ends were counted).
+
+    Every path runs under a budget (``max_matvecs`` Hessian-vector products, default
+    20,000, and ``max_time`` seconds): :class:`~landscape.stability.BudgetExceededError`
+    when an exact path cannot finish within it; ``"auto"`` then falls back to the
+    density estimate if that was computed.
 
     Parameters
     ----------
     net : LinearNetwork
     W : list of ndarray or ndarray of shape (n_v, n_v)
     tol : float in (0, 1), default=1e-8
-    method : {"auto", "dense", "lanczos", "structured"}
+    method : {"auto", "dense", "structured", "krylov", "density", "lanczos"}, default="auto"
     eigenvectors : bool, default=False
         Dense path only: also return all eigenvectors (variable ``vectors``).
     k : int, default=6
         Number of extreme eigenvalues reported at each end (``lowest``, ``highest``).
+    max_matvecs : int, optional
+    max_time : float, optional
+    rng : None, int or numpy.random.Generator, default=0
+        Seeds every random start block and probe: results are reproducible.
 
     Returns
     -------
     xarray.Dataset
         Kind ``"inertia"``: ``n_negative``, ``n_zero``, ``n_positive``, ``lambda_min``,
         ``lambda_max``, ``lowest`` and ``highest`` (the k extreme eigenvalues), the
-        ``eigenvalues`` when all are known; attrs ``method``, ``tol``.
+        ``eigenvalues`` when all are known, ``lowest_residual``/``highest_residual``
+        (``||H v - lambda v||``, matrix-free paths), and on the density path
+        ``n_*_std``/``n_*_quadrature_error``; attrs ``method``, ``path``, ``tol``,
+        ``zero_band``, ``exact`` (= ``exact_counts``), ``exact_counts``,
+        ``exact_eigenvalues``, ``alignment`` (``"aligned"``, ``"orthogonal"``,
+        ``"general"`` or ``"none"``), ``alignment_residual``, ``n_matvecs``, ``elapsed``.
+
+    Examples
+    --------
+    >>> import landscape as ls
+    >>> net = ls.LinearNetwork([5, 4, 5], [3.0, 2.5, 2.0, 1.5, 1.0])
+    >>> ds = ls.hessian_inertia(net, ls.representative(net, (5,)))
+    >>> ds.attrs["method"], int(ds.n_negative), int(ds.attrs["exact_eigenvalues"])
+    ('structured', 16, 1)
     """
+    import time
+    import warnings
+
     import xarray as xr
 
     from ..critical._points import _common_attrs
     from ..io._schema import annotate
+    from ._align import align
+    from ._density import count_bracket, slq_nodes
+    from ._eigen import MAX_MATVECS, BudgetExceededError, HessianBlockOperator, _budget_args, block_krylov
 
     tol = check_positive_float(tol, name="tol", upper=1.0)
     k = check_int(k, name="k", minimum=1)
     if method not in METHODS:
         raise LandscapeValueError(f"method must be one of {list(METHODS)}; got {method!r}.")
+    max_matvecs, max_time = _budget_args(max_matvecs, max_time)
+    from .._validation import check_rng
+
+    rng = check_rng(rng)
+    started = time.perf_counter()
     layers = net.layers(W)
     n = net.n_params
+    requested = method
+    found = None
     if method == "auto":
-        method = "dense" if n <= DENSE_LIMIT else ("structured" if is_mode_aligned(net, layers) else "lanczos")
+        if eigenvectors and n <= DENSE_LIMIT:
+            method = "dense"
+        else:
+            found = align(net, layers)
+            method = "structured" if found is not None else ("dense" if n <= DENSE_LIMIT else "auto")
+    if eigenvectors and method != "dense":
+        warnings.warn(f"eigenvectors=True has no effect on the {method if method != 'auto' else 'matrix-free'} path: "
+                      f"only method='dense' returns all eigenvectors (use extreme_eigenpairs for the extreme ones).",
+                      UserWarning, stacklevel=2)
+    op = None if method in ("dense", "structured") else HessianBlockOperator(net, layers, max_matvecs=max_matvecs,
+                                                                              max_time=max_time)
     data = {}
+    attrs = {"alignment": "none", "alignment_residual": np.nan}
+    exact_neg = exact_pos = True
+    exact_eigenvalues = False
+    path = method
     if method in ("dense", "structured"):
         if method == "dense":
             if eigenvectors:
@@ -378,40 +565,144 @@ def hessian_inertia(net, W, tol=1e-8, *, method="auto", eigenvectors=False, k=6)
                 data["vectors"] = (("param", "eigen"), vec)
             else:
                 ev = np.linalg.eigvalsh(net.hessian(layers))
+            exact_eigenvalues = True
         else:
-            ev = structured_spectrum(net, layers)
+            if found is None:
+                found = align(net, layers)
+            if found is None:
+                raise LandscapeValueError(
+                    "method='structured' needs a mode-aligned point or one on the gauge orbit of an aligned point (as "
+                    "the representatives A*_S and their orbits under hidden gauges are); this W is neither. Use "
+                    "method='auto'."
+                )
+            ev = _spectrum_of_blocks(net, _blocks(net, found.layers, found.units), False)
+            trivial = found.residual == 0.0 and all(np.array_equal(G, np.eye(G.shape[0])) for G in found.gauges)
+            attrs["alignment"] = "aligned" if trivial else ("orthogonal" if found.orthogonal else "general")
+            attrs["alignment_residual"] = float(found.residual)
+            exact_eigenvalues = found.orthogonal
+            path = "structured" if trivial else f"structured, aligned by {'an orthogonal' if found.orthogonal else 'an invertible'} gauge"
         band = zero_band(np.abs(ev).max(), tol)
         neg, pos = int(np.sum(ev < -band)), int(np.sum(ev > band))
-        lowest, highest = ev[:k], ev[::-1][:k]
-        data["eigenvalues"] = (("eigen",), ev)
+        if exact_eigenvalues:
+            lowest, highest = ev[:k], ev[::-1][:k]
+            data["eigenvalues"] = (("eigen",), ev)
+        else:
+            lowest = highest = np.full(k, np.nan)
     elif method == "lanczos":
-        op = net.hessian_operator(layers)
-        rng = np.random.default_rng(0)  # seeds every start vector and basis: the result is reproducible
+        A = _legacy_operator(op)
         if n < 2 * _ncv(k):  # too small for ARPACK (see _ncv): the whole spectrum, exactly
-            ev = _remaining_spectrum(op, np.zeros((n, 0)), n, rng)
+            ev = _remaining_spectrum(A, np.zeros((n, 0)), n, rng)
             band = zero_band(np.abs(ev).max(), tol)
             negs, poss = ev[ev < -band], ev[ev > band]
         else:
-            radius = _spectral_radius(op, n, rng, _arpack_tol(tol))
+            radius = _spectral_radius(A, n, rng, _arpack_tol(tol))
             band = zero_band(radius, tol)
             if radius == 0.0:  # H = 0 (e.g. the origin for h >= 3): all eigenvalues zero
                 negs = poss = np.zeros(0)
             else:
-                negs = _lanczos_end(op, n, -1.0, k, band, radius, rng, _arpack_tol(tol))
-                poss = _lanczos_end(op, n, 1.0, k, band, radius, rng, _arpack_tol(tol))
+                negs = _lanczos_end(A, n, -1.0, k, band, radius, rng, _arpack_tol(tol))
+                poss = _lanczos_end(A, n, 1.0, k, band, radius, rng, _arpack_tol(tol))
         neg, pos = negs.size, poss.size
         # eigenvalues inside the zero band are reported as 0
         ev_known = np.concatenate([negs, np.zeros(n - neg - pos), poss])
         lowest, highest = ev_known[:k], ev_known[::-1][:k]
-    else:
-        raise LandscapeValueError(f"method must be one of {list(METHODS)}; got {method!r}.")
+    else:  # krylov, density, or auto beyond the dense size at a generic point
+        ktol = 0.1 * tol
+        estimate = None
+        if method in ("density", "auto"):
+            steps = min(SLQ_STEPS, n)
+            nodes, weights, _, closed = slq_nodes(op, steps, SLQ_PROBES, rng)
+            rho = float(np.nanmax(np.abs(nodes)))
+            band = zero_band(rho, tol)
+            below = count_bracket(nodes, weights, -band, closed)
+            above = count_bracket(-nodes, weights, -band, closed)
+            estimate, gauss = {}, {"negative": n * below[2].mean(), "positive": n * above[2].mean()}
+            for key, (mid, half) in (("negative", below[:2]), ("positive", above[:2]),
+                                      ("zero", (1.0 - below[0] - above[0], below[1] + above[1]))):
+                std = float(n * mid.std(ddof=1) / np.sqrt(mid.size)) if mid.size > 1 else float("nan")
+                estimate[key] = (float(n * mid.mean()), std, float(n * half.mean()))
+        else:
+            pre = block_krylov(op, n_low=1, n_high=1, tol=1e-6, rng=rng)
+            rho = max([abs(p[0]) for p in pre.low + pre.high], default=0.0)
+            if pre.status == "budget":
+                raise BudgetExceededError(pre.message)
+            band = zero_band(rho, tol)
+        cap = min(EXACT_END_LIMIT, max(1, KRYLOV_MEMORY_VECTORS // max(n, 1) // 4))
+        counts = {}
+        extremes = {}
+        for end, sign in (("negative", -1.0), ("positive", 1.0)):
+            expected = cap
+            if method == "density":  # an estimate was asked for
+                expected = np.inf
+            elif estimate is not None:  # optimistic (the plain Gauss estimate): the Krylov count certifies or gives up
+                std = estimate[end][1]
+                expected = gauss[end] + 3 * (std if np.isfinite(std) else 0.0)
+            if expected <= cap:
+                kw = {"n_low": k, "below": -band} if sign < 0 else {"n_high": k, "above": band}
+                res = block_krylov(op, tol=ktol, rng=rng, verify=True, max_locked=cap,
+                                   basis_size=int(max(BASIS_FOR_COUNT * k, 3 * expected + 32)), **kw)
+                pairs = res.low if sign < 0 else res.high
+                if res.status == "converged":
+                    counts[end] = int(sum(1 for t, _, _, c in pairs if c and sign * t > band))
+                    extremes[end] = pairs
+                    continue
+                if estimate is None:
+                    if res.status == "budget":
+                        raise BudgetExceededError(res.message)
+                    raise LandscapeError(
+                        f"method='krylov' counts an end exactly only when it holds at most {cap} eigenvalues; the "
+                        f"{end} end holds more. Use method='density' (an estimate) or method='dense'."
+                    )
+                attrs["message"] = res.message
+            elif estimate is None:
+                raise LandscapeError(f"internal: no estimate for the {end} end.")
+            # the estimate stands for this end; its k extreme pairs within a share of the remaining budget
+            if sign < 0:
+                exact_neg = False
+            else:
+                exact_pos = False
+            saved = op.max_matvecs
+            op.max_matvecs = op.n_matvecs + max(0, min(op.remaining(), EXTREMES_BUDGET))
+            try:
+                res = block_krylov(op, tol=tol, rng=rng, **({"n_low": k} if sign < 0 else {"n_high": k}))
+                extremes[end] = res.low if sign < 0 else res.high
+            finally:
+                op.max_matvecs = saved
+        if estimate is not None:
+            for key, (mid, std, half) in estimate.items():
+                if (key == "negative" and exact_neg) or (key == "positive" and exact_pos):
+                    continue
+                if key == "zero" and exact_neg and exact_pos:
+                    continue
+                data[f"n_{key}_std"] = std
+                data[f"n_{key}_quadrature_error"] = half
+        neg = counts["negative"] if exact_neg else int(round(estimate["negative"][0]))
+        pos = counts["positive"] if exact_pos else int(round(estimate["positive"][0]))
+        neg, pos = max(neg, 0), max(pos, 0)
+        if neg + pos > n:
+            pos = n - neg
+        low = extremes.get("negative", [])
+        high = extremes.get("positive", [])
+        lowest = np.array([p[0] for p in low[:k]], dtype=float)
+        highest = np.array([p[0] for p in high[:k]], dtype=float)
+        data["lowest_residual"] = (("extreme",), _pad([p[2] for p in low[:k]], k))
+        data["highest_residual"] = (("extreme",), _pad([p[2] for p in high[:k]], k))
+        method = "krylov" if exact_neg and exact_pos else "density"
+        path = {(True, True): "krylov (both ends counted)", (True, False): "krylov negative end, density elsewhere",
+                (False, True): "krylov positive end, density elsewhere", (False, False): "density"}[(exact_neg, exact_pos)]
+    exact_counts = bool(exact_neg and exact_pos)
     data.update({
         "n_negative": np.int64(neg), "n_zero": np.int64(n - neg - pos), "n_positive": np.int64(pos),
-        "lambda_min": float(lowest[0]), "lambda_max": float(highest[0]),
-        "lowest": (("extreme",), np.pad(lowest, (0, k - lowest.size), constant_values=np.nan)),
-        "highest": (("extreme",), np.pad(highest, (0, k - highest.size), constant_values=np.nan)),
+        "lambda_min": float(lowest[0]) if lowest.size else np.nan,
+        "lambda_max": float(highest[0]) if highest.size else np.nan,
+        "lowest": (("extreme",), _pad(lowest, k)),
+        "highest": (("extreme",), _pad(highest, k)),
     })
     ds = xr.Dataset(data)
     ds.attrs.update(_common_attrs(net, "inertia"))
-    ds.attrs.update({"method": method, "tol": tol, "zero_band": band})
+    ds.attrs.update({"method": method, "requested_method": requested, "path": path, "tol": tol, "zero_band": band,
+                     "exact": np.int8(exact_counts), "exact_counts": np.int8(exact_counts),
+                     "exact_n_negative": np.int8(exact_neg), "exact_eigenvalues": np.int8(exact_eigenvalues),
+                     "n_matvecs": np.int64(op.n_matvecs if op is not None else 0),
+                     "elapsed": time.perf_counter() - started, **attrs})
     return annotate(ds)
