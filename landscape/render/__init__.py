@@ -36,6 +36,7 @@ from ._base import (
     write_plotly_js,
 )
 from ._charts import chart_lines, multiplicities, spectrum_chart
+from ._density import density_chart
 from ._dispatch import picture, render
 from ._scene3d import Scene3D, fit_camera
 from ._scenes import (
@@ -53,7 +54,7 @@ from ._scenes import (
     trajectory_tubes,
 )
 
-__all__ = ["render", "picture", "Scene3D", "scalar_scene", "trajectory_scene", "manifold_scene", "fiber_scene",
+__all__ = ["render", "picture", "density_chart", "Scene3D", "scalar_scene", "trajectory_scene", "manifold_scene", "fiber_scene",
            "chart_lines", "spectrum_chart", "multiplicities", "project", "projection", "trajectory_tubes",
            "manifold_lines", "loss_level_sets", "scalar_critical_set", "conserved_level_surfaces", "grid", "plotter",
            "fit_camera", "save_png", "save_mesh", "save_html", "html_view", "write_plotly_js", "is_blank",

@@ -41,6 +41,8 @@ def slq_nodes(op, n_steps, n_probes, rng, *, memory=KRYLOV_MEMORY):
         Padded with NaN nodes and zero weights where a probe's Krylov space closed early
         (an invariant subspace: the quadrature is then exact).
     reorthogonalized : bool
+    closed : ndarray of bool of shape (n_probes,)
+        The probe's Krylov space closed (an invariant subspace): its quadrature is exact.
     """
     n = op.n
     p = n_probes
@@ -52,6 +54,7 @@ def slq_nodes(op, n_steps, n_probes, rng, *, memory=KRYLOV_MEMORY):
     beta = np.zeros((m, p))
     length = np.full(p, m)
     active = np.ones(p, dtype=bool)
+    ended = np.zeros(p, dtype=bool)  # the probe's Krylov space closed: its quadrature is exact
     q_prev = np.zeros((n, p))
     b_prev = np.zeros(p)
     for j in range(m):
@@ -70,6 +73,7 @@ def slq_nodes(op, n_steps, n_probes, rng, *, memory=KRYLOV_MEMORY):
         scale = max(float(np.abs(alpha[: j + 1]).max()), float(beta[:j].max(initial=0.0)), np.finfo(float).tiny)
         closed = active & (bnext <= 1e-12 * scale)
         length[closed] = j + 1
+        ended |= closed
         active &= ~closed
         beta[j] = np.where(active, bnext, 0.0)
         if not active.any():
@@ -85,7 +89,7 @@ def slq_nodes(op, n_steps, n_probes, rng, *, memory=KRYLOV_MEMORY):
         theta, Y = eigh_tridiagonal(alpha[:k, i], beta[: k - 1, i])
         nodes[i, :k] = theta
         weights[i, :k] = Y[0] ** 2
-    return nodes, weights, reorth, length < m
+    return nodes, weights, reorth, ended
 
 
 def count_bracket(nodes, weights, x, closed):
