@@ -38,6 +38,8 @@ DENSE_EIGENPAIRS_LIMIT = 2500
 WHICH = ("smallest", "largest", "both")
 #: the Krylov basis holds at most this many blocks (before a thick restart), memory permitting
 BASIS_BLOCKS = 12
+#: operators of at most this dimension (or three blocks) are diagonalised whole (``n`` products and ``eigh``)
+SMALL_EXACT = 64
 METHODS = ("auto", "krylov", "dense", "structured")
 
 
@@ -95,27 +97,42 @@ class HessianBlockOperator:
 
 
 def _project_out(X, bases):
-    for _ in range(2):
+    """Classical Gram-Schmidt against orthonormal ``bases``, repeated for the columns that lost more
+    than ``1 - 1/sqrt(2)`` of their norm (the DGKS criterion: "twice is enough")."""
+    before = np.linalg.norm(X, axis=0)
+    for B in bases:
+        if B.shape[1]:
+            X -= B @ (B.T @ X)
+    redo = np.linalg.norm(X, axis=0) < before / np.sqrt(2.0)
+    if redo.any():
+        Z = X[:, redo]
         for B in bases:
             if B.shape[1]:
-                X -= B @ (B.T @ X)
+                Z -= B @ (B.T @ Z)
+        X[:, redo] = Z
     return X
 
 
 def _orthonormal_block(X, bases, rng, drop=1e-10):
-    """Columns of ``X`` made orthonormal and orthogonal to ``bases`` (twice); dependent ones dropped."""
+    """Columns of ``X`` made orthonormal and orthogonal to ``bases``; (nearly) dependent ones dropped."""
     X = np.array(X, dtype=np.float64)
-    before = np.linalg.norm(X, axis=0)
+    scale = max(float(np.linalg.norm(X, axis=0).max(initial=0.0)), 1e-300)
     X = _project_out(X, bases)
     if X.shape[1] == 0:
         return X
+    norms = np.linalg.norm(X, axis=0)
     Q, R = np.linalg.qr(X)
     diag = np.abs(np.diag(R))
-    keep = diag > drop * max(float(before.max(initial=0.0)), 1e-300)
-    Q = _project_out(np.ascontiguousarray(Q[:, keep]), bases)
-    if Q.shape[1]:
-        Q = np.linalg.qr(Q)[0]
+    keep = diag > drop * scale
+    Q = np.ascontiguousarray(Q[:, keep])
+    if Q.shape[1] and np.any(diag[keep] < norms[keep] / np.sqrt(2.0)):  # cancellation inside the block
+        Q = np.linalg.qr(_project_out(Q, bases))[0]
     return Q
+
+
+def past_value(threshold, sign, value):
+    """``value`` lies beyond ``threshold`` on the wanted side (``sign`` +1: below, -1: above)."""
+    return threshold is not None and sign * value < sign * threshold
 
 
 class KrylovResult:
@@ -221,6 +238,21 @@ def block_krylov(op, *, n_low=0, n_high=0, below=None, above=None, tol=1e-8, blo
     if basis_size is None:
         basis_size = max(BASIS_BLOCKS * b, 4 * nwant + 2 * b)
     max_basis = int(min(n, max(3 * b, min(memory // (16 * n), basis_size))))
+    if n <= max(3 * b, SMALL_EXACT):  # the whole operator costs no more than a few blocks: diagonalise it
+        try:
+            H = op.matmat(np.eye(n))
+        except BudgetExceededError as err:
+            res.status, res.message = "budget", str(err)
+            return res
+        H = 0.5 * (H + H.T)
+        ev, vec = np.linalg.eigh(H)
+        res.rho = float(np.abs(ev).max(initial=0.0))
+        rn = np.linalg.norm(H @ vec - vec * ev, axis=0)
+        for e in ends:
+            idx = np.arange(n) if e == "low" else np.arange(n)[::-1]
+            take = [int(i) for p_, i in enumerate(idx) if p_ < want[e] or past_value(thresh[e], sign[e], ev[i])]
+            setattr(res, e, [(float(ev[i]), vec[:, i].copy(), float(rn[i]), True) for i in take])
+        return res
     basis = _Basis(n, max_basis + b)
     locked = {"low": [], "high": []}  # (theta, u, residual)
     Xl = np.zeros((n, 0))
@@ -232,12 +264,21 @@ def block_krylov(op, *, n_low=0, n_high=0, below=None, above=None, tol=1e-8, blo
     def inward(e, m):
         return np.arange(m) if e == "low" else np.arange(m)[::-1]
 
-    def ritz(cols):
-        U = basis.v @ Y[:, cols]
-        return U, basis.av @ Y[:, cols] - U * theta[cols]
-
     def past(e, value):  # value lies beyond the threshold, on the wanted side
         return thresh[e] is not None and sign[e] * value < sign[e] * thresh[e]
+
+    cache = {}  # Ritz index -> (vector, residual vector, residual norm), for the current basis
+
+    def residuals(cols):
+        """Ritz vectors and residuals of ``cols``: one pass over the basis for all missing ones."""
+        missing = [int(c) for c in cols if int(c) not in cache]
+        if missing:
+            U = basis.v @ Y[:, missing]
+            R = basis.av @ Y[:, missing] - U * theta[missing]
+            rn = np.linalg.norm(R, axis=0)
+            for p, c in enumerate(missing):
+                cache[c] = (U[:, p], R[:, p], float(rn[p]))
+        return [cache[int(c)] for c in cols]
 
     def satisfied(e, scale):
         if len(locked[e]) < want[e]:
@@ -246,9 +287,8 @@ def block_krylov(op, *, n_low=0, n_high=0, below=None, above=None, tol=1e-8, blo
             return True
         if basis.m == 0:
             return Xl.shape[1] >= n
-        first = inward(e, basis.m)[:1]
-        r = ritz(first)[1]
-        return bool(np.linalg.norm(r) <= tol * scale and not past(e, theta[first[0]]))
+        first = int(inward(e, basis.m)[0])
+        return bool(residuals([first])[0][2] <= tol * scale and not past(e, theta[first]))
 
     try:
         while True:
@@ -259,37 +299,39 @@ def block_krylov(op, *, n_low=0, n_high=0, below=None, above=None, tol=1e-8, blo
             if not exhausted:
                 basis.add(Q, op.matmat(Q))
             theta, Y = np.linalg.eigh(basis.T)
+            cache.clear()
             m = theta.size
             res.rho = max(res.rho, float(np.abs(theta).max(initial=0.0)))
             scale = max(res.rho, np.finfo(float).tiny)
+            per = max(1, b // len(ends))
+            # residuals of the pairs nearest each wanted end, in one pass
+            residuals(sorted({int(c) for e in ends for c in inward(e, m)[: max(2 * per, want[e] - len(locked[e]))]}))
             # lock converged pairs from each end inward while they are consecutive and wanted
             taken = []
             for e in ends:
-                order = [c for c in inward(e, m) if c not in taken]
-                stop = False
-                for lo in range(0, len(order), b):
-                    cols = np.array(order[lo : lo + b], dtype=int)
-                    U, R = ritz(cols)
-                    rn = np.linalg.norm(R, axis=0)
-                    for p, c in enumerate(cols):
-                        if rn[p] > tol * scale or not (len(locked[e]) < want[e] or past(e, theta[c])):
+                for lo in range(0, m, b):
+                    cols = [int(c) for c in inward(e, m)[lo : lo + b] if int(c) not in taken]
+                    stop = False
+                    for c, (u, _, rn) in zip(cols, residuals(cols)):
+                        if rn > tol * scale or not (len(locked[e]) < want[e] or past(e, theta[c])):
                             stop = True
                             break
-                        locked[e].append((float(theta[c]), U[:, p].copy(), float(rn[p])))
-                        taken.append(int(c))
+                        locked[e].append((float(theta[c]), u.copy(), rn))
+                        taken.append(c)
                         fresh[e] = True
-                    if stop:
+                    if stop or not cols:
                         break
                 if max_locked is not None and len(locked[e]) > max_locked:
                     res.status = "too_many"
                     res.message = f"more than {max_locked} eigenvalues at the {e} end"
                     raise StopIteration
             if taken:
-                new = _orthonormal_block(np.column_stack([basis.v @ Y[:, c] for c in taken]), [Xl], rng)
+                new = _orthonormal_block(np.column_stack([cache[c][0] for c in taken]), [Xl], rng)
                 Xl = np.hstack([Xl, new])
                 keep = np.setdiff1d(np.arange(m), taken)
                 basis.rotate(Y[:, keep], theta[keep])
                 theta, Y = theta[keep], np.eye(keep.size)
+                cache = {i: cache[int(c)] for i, c in enumerate(keep) if int(c) in cache}  # same vectors, new indices
                 m = keep.size
             if exhausted:
                 break
@@ -308,20 +350,18 @@ def block_krylov(op, *, n_low=0, n_high=0, below=None, above=None, tol=1e-8, blo
                 res.rounds += 1
                 basis.clear()
                 theta, Y = np.zeros(0), np.zeros((0, 0))
+                cache.clear()
                 X = rng.standard_normal((n, b))
                 continue
             if done:
                 break
             # next block: residuals of the unconverged Ritz pairs nearest each wanted end
-            per = max(1, b // len(ends))
             blocks = []
             for e in ends:
-                cols = inward(e, m)[: 2 * per]
-                if cols.size == 0:
-                    continue
-                R = ritz(cols)[1]
-                rn = np.linalg.norm(R, axis=0)
-                blocks.append(R[:, rn > tol * scale][:, :per])
+                cols = [int(c) for c in inward(e, m)[: 2 * per]]
+                got = [r for _, r, rn in residuals(cols) if rn > tol * scale][:per]
+                if got:
+                    blocks.append(np.column_stack(got))
             X = np.hstack(blocks) if blocks else np.zeros((n, 0))
             if X.shape[1] < b:
                 X = np.hstack([X, rng.standard_normal((n, b - X.shape[1]))])
@@ -333,6 +373,7 @@ def block_krylov(op, *, n_low=0, n_high=0, below=None, above=None, tol=1e-8, blo
                 sel = np.array(list(dict.fromkeys(order))[:keepn], dtype=int)
                 basis.rotate(Y[:, sel], theta[sel])
                 theta, Y = theta[sel], np.eye(sel.size)
+                cache = {i: cache[int(c)] for i, c in enumerate(sel) if int(c) in cache}
     except StopIteration:
         pass
     except BudgetExceededError as err:
@@ -342,9 +383,8 @@ def block_krylov(op, *, n_low=0, n_high=0, below=None, above=None, tol=1e-8, blo
         pairs = [(t, u, r, True) for t, u, r in locked[e]]
         missing = want[e] - len(pairs)
         if missing > 0 and theta.size and basis.m == theta.size:
-            cols = inward(e, theta.size)[:missing]
-            U, R = ritz(cols)
-            pairs += [(float(theta[c]), U[:, p], float(np.linalg.norm(R[:, p])), False) for p, c in enumerate(cols)]
+            cols = [int(c) for c in inward(e, theta.size)[:missing]]
+            pairs += [(float(theta[c]), u, rn, False) for c, (u, _, rn) in zip(cols, residuals(cols))]
         pairs.sort(key=lambda x: sign[e] * x[0])
         setattr(res, e, pairs)
     return res

@@ -11,8 +11,10 @@ from ._align import thread_labels
 __all__ = ["hessian_inertia", "structured_spectrum", "structured_eigenpairs", "is_mode_aligned", "zero_band", "DENSE_LIMIT",
            "EXACT_END_LIMIT"]
 
-#: parameter count up to which the dense path (``numpy.linalg.eigh``) is the default at generic points
-DENSE_LIMIT = 4000
+#: parameter count up to which the dense path (``numpy.linalg.eigh``) is the default at generic points:
+#: the measured crossover with the matrix-free path (benchmarks/bench_stability.py, case 5: dense
+#: eigvalsh 0.56 s vs 0.67 s at 2,500 parameters, 1.99 s vs 1.04 s at 3,600, on 2 shared cores)
+DENSE_LIMIT = 3000
 METHODS = ("auto", "dense", "structured", "krylov", "density", "lanczos")
 #: an end of the spectrum is counted exactly by block Krylov when it holds at most this many eigenvalues
 EXACT_END_LIMIT = 128

@@ -95,13 +95,18 @@ def test_extreme_eigenpairs_auto_takes_structured_then_dense_then_krylov(rng, mo
 
 
 def test_block_krylov_counts_a_multiple_eigenvalue_beyond_the_block_size():
-    """Depth 1: ``H = I`` (every eigenvalue 1, multiplicity n). Blocks of 2 directions meet the
-    eigenspace two dimensions at a time; the verification rounds go on until a round finds nothing."""
-    net = ls.LinearNetwork([5, 4], [2.0, 1.0])
+    """Depth 1: ``H = I`` (every eigenvalue 1, multiplicity n = 120). A block of 2 directions spans an
+    invariant subspace at once; fresh directions are drawn until the whole eigenspace is locked."""
+    net = ls.LinearNetwork([12, 10], [2.0, 1.0])
     op = HessianBlockOperator(net, ls.init.gaussian(net, 1.0, rng=0))
     res = block_krylov(op, above=0.5, tol=1e-10, block_size=2, verify=True, rng=0)
-    assert res.status == "converged"
+    assert res.status == "converged" and op.n_matvecs == net.n_params
     assert len(res.high) == net.n_params and np.allclose([p[0] for p in res.high], 1.0)
+    # and where the whole operator is smaller than a few blocks it is diagonalised at once
+    small = ls.LinearNetwork([3, 4], [1.0])
+    op = HessianBlockOperator(small, ls.init.gaussian(small, 1.0, rng=0))
+    res = block_krylov(op, n_low=2, above=0.5, rng=0)
+    assert len(res.high) == small.n_params and len(res.low) == 2 and op.n_matvecs == small.n_params
 
 
 # --- budgets --------------------------------------------------------------------------------------------
