@@ -335,6 +335,15 @@ def block_hvp(W, Sigma, X, *, setup=None):
     Returns
     -------
     ndarray of shape (n_params, b)
+
+    Examples
+    --------
+    >>> import landscape as ls
+    >>> net = ls.LinearNetwork([2, 3, 2], [2.0, 1.0])
+    >>> W = ls.init.gaussian(net, 1.0, rng=0)
+    >>> X = np.random.default_rng(1).standard_normal((net.n_params, 4))
+    >>> bool(np.allclose(block_hvp(W, net.Sigma, X), net.hessian(W) @ X))
+    True
     """
     if setup is None:
         setup = block_hvp_setup(W, Sigma)

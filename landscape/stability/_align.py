@@ -249,6 +249,15 @@ def align(net, W, *, rtol=ZERO_RTOL, orthogonal_only=False):
     Returns
     -------
     Alignment or None
+
+    Examples
+    --------
+    >>> import landscape as ls
+    >>> net = ls.LinearNetwork([3, 3, 3], [3.0, 2.0, 1.0])
+    >>> Q = np.linalg.qr(np.random.default_rng(0).standard_normal((3, 3)))[0]
+    >>> found = align(net, ls.gauge(net, ls.representative(net, (1, 3)), [Q]))
+    >>> found.orthogonal, found.residual < 1e-12
+    (True, True)
     """
     layers = [np.asarray(w, dtype=float) for w in net.layers(W)]
     h = net.depth

@@ -22,6 +22,8 @@ EXACT_END_LIMIT = 128
 KRYLOV_MEMORY_VECTORS = 2**28
 #: the Krylov basis of a count holds about this many times ``k`` vectors, and three times the end's size
 BASIS_FOR_COUNT = 4
+#: nodes within this fraction of the spectral radius from 0 do not count against an exact Krylov count of an end
+DECISION_RESOLUTION = 1e-2
 #: budget (Hessian-vector products) for the ``k`` extreme pairs reported beside a density estimate
 EXTREMES_BUDGET = 3000
 #: Lanczos steps and Rademacher probes of the density estimate used by ``method="auto"``/``"density"``
@@ -618,7 +620,12 @@ def hessian_inertia(net, W, tol=1e-8, *, method="auto", eigenvectors=False, k=6,
             band = zero_band(rho, tol)
             below = count_bracket(nodes, weights, -band, closed)
             above = count_bracket(-nodes, weights, -band, closed)
-            estimate, gauss = {}, {"negative": n * below[2].mean(), "positive": n * above[2].mean()}
+            # the decision to count an end exactly uses the Gauss weight clearly beyond the band: nodes within
+            # the quadrature's resolution of 0 (a null space, a cluster at 0) are left to the Krylov count to place
+            delta = max(band, DECISION_RESOLUTION * rho)
+            gauss = {"negative": n * count_bracket(nodes, weights, -delta, closed)[2].mean(),
+                     "positive": n * count_bracket(-nodes, weights, -delta, closed)[2].mean()}
+            estimate = {}
             for key, (mid, half) in (("negative", below[:2]), ("positive", above[:2]),
                                       ("zero", (1.0 - below[0] - above[0], below[1] + above[1]))):
                 std = float(n * mid.std(ddof=1) / np.sqrt(mid.size)) if mid.size > 1 else float("nan")

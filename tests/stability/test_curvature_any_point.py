@@ -262,3 +262,18 @@ def test_eigenvectors_on_a_matrix_free_path_warn():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         ls.hessian_inertia(net, ls.representative(net, (1,)), eigenvectors=True)  # dense: no warning
+
+
+@pytest.mark.parametrize("widths,S,sample", [((6, 6, 6, 6, 6), (1, 2), 0), ((6, 7, 7, 7, 6), (1, 2, 3), 0),
+                                             ((8, 8, 8, 8), (1,), 0)])
+def test_inertia_auto_counts_non_alignable_critical_points_exactly(widths, S, sample, monkeypatch):
+    """Dead-path critical points that no gauge aligns, treated as large: the null space's quadrature
+    node lies near 0 (not within the band), so the decision ignores nodes within 1% of the spectral
+    radius of 0 and leaves them to the Krylov counts, which are exact."""
+    monkeypatch.setattr(inertia_module, "DENSE_LIMIT", 10)
+    net = ls.LinearNetwork(list(widths), np.linspace(3.0, 1.0, widths[0]))
+    W = ls.weights_at(ls.fiber(net, S, n_samples=2, rng=3, strata=["dead_paths"]), sample)
+    assert ls.stability.recover_alignment(net, W) is None
+    _, _, ref = dense(net, W)
+    ds = ls.hessian_inertia(net, W)
+    assert counts(ds) == ref and ds.attrs["method"] == "krylov" and int(ds.attrs["exact"]) == 1
