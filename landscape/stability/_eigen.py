@@ -93,7 +93,18 @@ class HessianBlockOperator:
         X = np.asarray(X, dtype=np.float64)
         self.check(X.shape[1])
         self.n_matvecs += X.shape[1]
-        return self._kernel(self.layers, self.net.Sigma, X, setup=self._setup)
+        out = self._kernel(self.layers, self.net.Sigma, X, setup=self._setup)
+        return np.asfortranarray(out) if X.flags.f_contiguous and not X.flags.c_contiguous else out
+
+
+def _mm(A, B):
+    """``A @ B`` with a column-major (Fortran-ordered) result.
+
+    Tall blocks of vectors are kept column-major: OpenBLAS multiplies an ``(n, m)``
+    column-major matrix by a small ``(m, k)`` one into a column-major result about twice as
+    fast as into a row-major one (measured at n = 990,000, m = 67, k = 24: 61 vs 126 ms).
+    """
+    return (B.T @ A.T).T
 
 
 def _project_out(X, bases):
@@ -102,31 +113,50 @@ def _project_out(X, bases):
     before = np.linalg.norm(X, axis=0)
     for B in bases:
         if B.shape[1]:
-            X -= B @ (B.T @ X)
+            X -= _mm(B, B.T @ X)
     redo = np.linalg.norm(X, axis=0) < before / np.sqrt(2.0)
     if redo.any():
-        Z = X[:, redo]
+        Z = np.asfortranarray(X[:, redo])
         for B in bases:
             if B.shape[1]:
-                Z -= B @ (B.T @ Z)
+                Z -= _mm(B, B.T @ Z)
         X[:, redo] = Z
     return X
 
 
+def _svqb(X, drop):
+    """Orthonormal basis of the columns of ``X`` from the eigen-decomposition of their Gram matrix
+    (SVQB, Stathopoulos & Wu 2002): two passes over ``X``; directions whose relative size is at most
+    ``drop`` are dropped. Returns ``(Q, kept)``, ``kept`` the number of columns."""
+    G = X.T @ X
+    d = np.sqrt(np.maximum(np.diag(G), 0.0))
+    live = d > 0
+    if not live.any():
+        return X[:, :0], 0
+    X, G, d = X[:, live], G[np.ix_(live, live)], d[live]
+    s, U = np.linalg.eigh(G / np.outer(d, d))
+    good = s > max(drop, 1e-14) * max(float(s.max()), 1e-300)
+    return _mm(X, (U[:, good] / np.sqrt(s[good])) / d[:, None]), int(good.sum())
+
+
 def _orthonormal_block(X, bases, rng, drop=1e-10):
-    """Columns of ``X`` made orthonormal and orthogonal to ``bases``; (nearly) dependent ones dropped."""
-    X = np.array(X, dtype=np.float64)
+    """Columns of ``X`` made orthonormal and orthogonal to ``bases``; (nearly) dependent ones dropped.
+
+    Projection with DGKS reorthogonalisation, then SVQB twice (the second pass after a second
+    projection restores orthogonality to rounding, also for ill-conditioned blocks). Column-major.
+    """
+    X = np.array(X, dtype=np.float64, order="F")
     scale = max(float(np.linalg.norm(X, axis=0).max(initial=0.0)), 1e-300)
     X = _project_out(X, bases)
     if X.shape[1] == 0:
         return X
     norms = np.linalg.norm(X, axis=0)
-    Q, R = np.linalg.qr(X)
-    diag = np.abs(np.diag(R))
-    keep = diag > drop * scale
-    Q = np.ascontiguousarray(Q[:, keep])
-    if Q.shape[1] and np.any(diag[keep] < norms[keep] / np.sqrt(2.0)):  # cancellation inside the block
-        Q = np.linalg.qr(_project_out(Q, bases))[0]
+    X = np.asfortranarray(X[:, norms > drop * scale])
+    if X.shape[1] == 0:
+        return X
+    Q, _ = _svqb(X, drop**2 / max(float(norms.max()) / scale, 1e-300) ** 2)
+    if Q.shape[1]:
+        Q, _ = _svqb(_project_out(Q, bases), 1e-14)
     return Q
 
 
@@ -148,11 +178,12 @@ class KrylovResult:
 
 
 class _Basis:
-    """The active Krylov basis ``V`` (orthonormal), ``AV = H V`` and ``T = V^T H V``, in preallocated buffers."""
+    """The active Krylov basis ``V`` (orthonormal), ``AV = H V`` and ``T = V^T H V``, in preallocated
+    column-major buffers."""
 
     def __init__(self, n, cap):
-        self.V = np.empty((n, cap))
-        self.AV = np.empty((n, cap))
+        self.V = np.empty((n, cap), order="F")
+        self.AV = np.empty((n, cap), order="F")
         self.m = 0
         self.T = np.zeros((0, 0))
 
@@ -176,7 +207,7 @@ class _Basis:
     def rotate(self, Y, theta):
         """Keep the Ritz vectors ``V Y`` (columns of ``Y`` are eigenvectors of ``T`` with values ``theta``)."""
         k = Y.shape[1]
-        newV, newAV = self.v @ Y, self.av @ Y
+        newV, newAV = _mm(self.v, Y), _mm(self.av, Y)
         self.V[:, :k] = newV
         self.AV[:, :k] = newAV
         self.m = k
@@ -273,8 +304,8 @@ def block_krylov(op, *, n_low=0, n_high=0, below=None, above=None, tol=1e-8, blo
         """Ritz vectors and residuals of ``cols``: one pass over the basis for all missing ones."""
         missing = [int(c) for c in cols if int(c) not in cache]
         if missing:
-            U = basis.v @ Y[:, missing]
-            R = basis.av @ Y[:, missing] - U * theta[missing]
+            U = _mm(basis.v, Y[:, missing])
+            R = _mm(basis.av, Y[:, missing]) - U * theta[missing]
             rn = np.linalg.norm(R, axis=0)
             for p, c in enumerate(missing):
                 cache[c] = (U[:, p], R[:, p], float(rn[p]))
@@ -327,7 +358,7 @@ def block_krylov(op, *, n_low=0, n_high=0, below=None, above=None, tol=1e-8, blo
                     raise StopIteration
             if taken:
                 new = _orthonormal_block(np.column_stack([cache[c][0] for c in taken]), [Xl], rng)
-                Xl = np.hstack([Xl, new])
+                Xl = np.asfortranarray(np.hstack([Xl, new]))
                 keep = np.setdiff1d(np.arange(m), taken)
                 basis.rotate(Y[:, keep], theta[keep])
                 theta, Y = theta[keep], np.eye(keep.size)
@@ -362,9 +393,9 @@ def block_krylov(op, *, n_low=0, n_high=0, below=None, above=None, tol=1e-8, blo
                 got = [r for _, r, rn in residuals(cols) if rn > tol * scale][:per]
                 if got:
                     blocks.append(np.column_stack(got))
-            X = np.hstack(blocks) if blocks else np.zeros((n, 0))
+            X = np.asfortranarray(np.hstack(blocks)) if blocks else np.zeros((n, 0), order="F")
             if X.shape[1] < b:
-                X = np.hstack([X, rng.standard_normal((n, b - X.shape[1]))])
+                X = np.asfortranarray(np.hstack([X, rng.standard_normal((n, b - X.shape[1]))]))
             if m + b > max_basis:  # thick restart from the Ritz vectors nearest the wanted ends
                 keepn = min(m, max(b, max_basis - 2 * b))
                 order = []
