@@ -119,6 +119,11 @@ def _real_datasets(tmp_path):
         "inertia_structured": ls.hessian_inertia(net, ls.representative(net, [1]), method="structured"),
         "inertia_dense_vectors": ls.hessian_inertia(net, ls.representative(net, [2]), eigenvectors=True, k=3),
         "inertia_lanczos": ls.hessian_inertia(net, ls.representative(net, [2]), method="lanczos", k=2),
+        "inertia_krylov": ls.hessian_inertia(net, W0, method="krylov", k=2),
+        "inertia_density": ls.hessian_inertia(net, W0, method="density", k=2),
+        "eigenpairs": ls.extreme_eigenpairs(net, W0, k=3, which="smallest", method="krylov"),
+        "eigenpairs_dense": ls.extreme_eigenpairs(net, ls.representative(net, [2]), k=2, method="dense"),
+        "spectral_density": ls.spectral_density(net, W0, n_probes=4, n_steps=10, n_grid=64, rng=3),
         "classification_strict": ls.classify(net, ls.representative(net, [2])),
         "classification_minimum": ls.classify(net, ls.representative(net, [1, 2])),
         "classification_not_critical": ls.classify(net, W0),
@@ -153,7 +158,8 @@ def test_real_datasets_cover_every_kind(real):
 @pytest.mark.parametrize("name", ["flow", "flow_batch_gauss", "flow_rk45", "descent", "itinerary",
                                   "itinerary_of_a_run", "critical_points", "critical_points_classified",
                                   "critical_values", "fiber", "fiber_dimension", "inertia_structured",
-                                  "inertia_dense_vectors", "inertia_lanczos", "classification_strict",
+                                  "inertia_dense_vectors", "inertia_lanczos", "inertia_krylov", "inertia_density",
+                                  "eigenpairs", "eigenpairs_dense", "spectral_density", "classification_strict",
                                   "classification_minimum", "classification_not_critical", "submanifolds", "sweep",
                                   "estimator_trajectory", "estimator_itinerary"])
 @pytest.mark.parametrize("loaded", [False, True], ids=["memory", "file"])

@@ -122,6 +122,18 @@ def _submanifolds(net):
     return submanifolds(net, representative(net, []), n_points=5)
 
 
+def _eigenpairs(net):
+    from ..stability import extreme_eigenpairs
+
+    return extreme_eigenpairs(net, _w0(net), k=2, method="krylov")
+
+
+def _spectral_density(net):
+    from ..stability import spectral_density
+
+    return spectral_density(net, _w0(net), n_probes=3, n_steps=6, n_grid=50)
+
+
 def _sweep(net):
     from ..sweeps import sweep
 
@@ -142,10 +154,14 @@ EXAMPLES = {
     "fiber_dimension": (("ls.fiber_dimension(net, S)", "", _fiber_dimension),),
     "inertia": (("ls.hessian_inertia(net, W)", "", _inertia()),
                 ("ls.hessian_inertia(net, W, eigenvectors=True)", "", _inertia(eigenvectors=True)),
-                ("ls.hessian_inertia(net, W, method='lanczos')", "", _inertia(method="lanczos"))),
+                ("ls.hessian_inertia(net, W, method='lanczos')", "", _inertia(method="lanczos")),
+                ("ls.hessian_inertia(net, W, method='krylov')", "", _inertia(method="krylov")),
+                ("ls.hessian_inertia(net, W, method='density')", "", _inertia(method="density"))),
     "classification": (("ls.classify(net, W)", "", _classification),),
     "submanifolds": (("ls.submanifolds(net, W_star)", "", _submanifolds),),
     "sweep": (("ls.sweep(networks, inits, scales, seeds)", "", _sweep),),
+    "eigenpairs": (("ls.extreme_eigenpairs(net, W, k)", "", _eigenpairs),),
+    "spectral_density": (("ls.spectral_density(net, W)", "", _spectral_density),),
 }
 
 
