@@ -15,7 +15,8 @@ from ._scenes import fiber_scene, manifold_scene, trajectory_scene, trajectory_t
 
 __all__ = ["render", "picture", "RENDERABLE"]
 
-RENDERABLE = ("trajectory", "submanifolds", "critical_points", "fiber", "itinerary", "inertia")
+RENDERABLE = ("trajectory", "submanifolds", "critical_points", "fiber", "itinerary", "inertia", "eigenpairs",
+              "spectral_density")
 
 
 def _trajectory(ds, size):
@@ -79,8 +80,25 @@ def _inertia(ds, size):
     return spectrum_chart([(name, ev, "eigenvalues", "#333333")], "Hessian spectrum", size, x_label="point"), None
 
 
+def _eigenpairs(ds, size):
+    groups = []
+    for end, color in (("lowest", "#b2182b"), ("highest", "#2166ac")):
+        sel = ds["end"].values == end
+        if sel.any():
+            groups.append((end, ds["eigenvalues"].values[sel], f"{end} (max residual "
+                           f"{float(np.max(ds['residual'].values[sel])):.1e})", color))
+    return spectrum_chart(groups, "extreme Hessian eigenvalues", size, x_label="end of the spectrum"), None
+
+
+def _spectral_density(ds, size):
+    from ._density import density_chart
+
+    return density_chart(ds, size=size), None
+
+
 _HANDLERS = {"trajectory": _trajectory, "submanifolds": _manifolds, "critical_points": _critical,
-             "fiber": _fiber, "itinerary": _itinerary, "inertia": _inertia}
+             "fiber": _fiber, "itinerary": _itinerary, "inertia": _inertia, "eigenpairs": _eigenpairs,
+             "spectral_density": _spectral_density}
 
 
 def picture(ds, *, size="medium"):

@@ -54,3 +54,24 @@ def test_density_chart_refuses_other_kinds(case):
     net, _, _ = case
     with pytest.raises(ValueError, match="ds must be a 'spectral_density' dataset"):
         density_chart(ls.critical_values(net))
+
+
+def test_render_dispatches_the_curvature_kinds(case, tmp_path):
+    """``render`` draws a spectral_density dataset as its density chart and an eigenpairs dataset
+    as its eigenvalues, one marker column per end, each at the dataset's values."""
+    from landscape.render import picture, render
+
+    net, ev, sd = case
+    fig, mesh = picture(sd, size="small")
+    assert mesh is None
+    slq = {line.get_gid(): line for line in fig.axes[0].get_lines()}["slq"]
+    np.testing.assert_allclose(slq.get_xdata(), sd.eigenvalue.values)
+    W = ls.init.gaussian(net, 0.7, rng=4)
+    ep = ls.extreme_eigenpairs(net, W, k=3, method="krylov")
+    fig, _ = picture(ep, size="small")
+    cols = fig.axes[0].collections
+    assert len(cols) == 2
+    got = sorted(np.concatenate([np.asarray(c.get_offsets())[:, 1] for c in cols]))
+    np.testing.assert_allclose(got, np.sort(np.concatenate([ev[:3], ev[-3:]])), atol=1e-8)
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["lowest", "highest"]
+    assert render(ep, tmp_path / "ep.png") == [tmp_path / "ep.png"]
