@@ -6,6 +6,7 @@
 :func:`scalar_scene`                                 the scalar depth-3 landscape (G2) with trajectories
 :func:`trajectory_scene`, :func:`manifold_scene`,    trajectories, stable/unstable sets, fibers in 3-D
 :func:`fiber_scene`
+:func:`quotient_scene`, :func:`quotient_coordinates`  quotient coordinates p_k = u_k^T P v_k: box, labelled corners
 :func:`chart_lines`, :func:`spectrum_chart`          2-D charts with matplotlib (loss, singular values, spectra)
 :func:`project`, :func:`projection`                  chosen coordinates or PCA (scikit-learn) to 3D, axis titles
 :func:`save_png`, :func:`save_mesh`, :func:`save_html`  PNG (scene, plotter or chart), ParaView mesh, offline page
@@ -38,6 +39,7 @@ from ._base import (
 from ._charts import chart_lines, multiplicities, spectrum_chart
 from ._density import density_chart
 from ._dispatch import picture, render
+from ._quotient import quotient_axes, quotient_coordinates, quotient_scene
 from ._scene3d import Scene3D, fit_camera
 from ._scenes import (
     conserved_level_surfaces,
@@ -55,6 +57,7 @@ from ._scenes import (
 )
 
 __all__ = ["render", "picture", "density_chart", "Scene3D", "scalar_scene", "trajectory_scene", "manifold_scene", "fiber_scene",
+           "quotient_scene", "quotient_coordinates", "quotient_axes",
            "chart_lines", "spectrum_chart", "multiplicities", "project", "projection", "trajectory_tubes",
            "manifold_lines", "loss_level_sets", "scalar_critical_set", "conserved_level_surfaces", "grid", "plotter",
            "fit_camera", "save_png", "save_mesh", "save_html", "html_view", "write_plotly_js", "is_blank",
