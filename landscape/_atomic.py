@@ -6,10 +6,14 @@ Every file landscape writes (netCDF, PNG, HTML, meshes, sweep chunks) goes throu
 - never leaves a half-written file where a good one was (temporary file, then one rename);
 - gives the file the mode the user's umask asks for (``0o666 & ~umask``, e.g. ``0o644``),
   as ``open()`` would: a report folder can be shared or served as it is;
-- stamps PNG and HTML files as written by landscape (a PNG ``tEXt`` chunk with keyword
-  ``landscape``; an HTML comment ``<!-- written by landscape ... -->`` after the page), so
-  that :func:`is_landscape_output` can tell them from a user's own files. A netCDF file
-  is recognised by its ``landscape_kind`` attribute instead.
+- stamps PNG, HTML, JavaScript and VTK XML files as written by landscape (a PNG ``tEXt``
+  chunk with keyword ``landscape``; a comment ``<!-- written by landscape ... -->`` after
+  an HTML page or a ``.vtp``/``.vtu``/... file; ``/* written by landscape ... */`` after a
+  ``.js`` file), so that :func:`is_landscape_output` can tell them from a user's own
+  files. A netCDF file is recognised by its attributes instead (``landscape_kind`` one of
+  :data:`landscape.io._schema.KINDS`, and ``landscape_format``);
+- hands the writer a temporary file whose suffix is the target's in lower case, so a
+  writer that picks its format by suffix (pyvista, matplotlib) writes ``X.PNG`` as a PNG.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import struct
 import zlib
 from pathlib import Path
 
-__all__ = ["atomic_write", "is_landscape_output", "PNG_KEYWORD", "HTML_STAMP"]
+__all__ = ["atomic_write", "is_landscape_output", "PNG_KEYWORD", "HTML_STAMP", "JS_STAMP"]
 
 #: keyword of the PNG ``tEXt`` chunk that marks a picture written by landscape
 PNG_KEYWORD = b"landscape"
@@ -29,6 +33,10 @@ HTML_STAMP = "<!-- written by landscape"
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _HTML_SUFFIXES = (".html", ".htm")
+#: VTK XML formats: an XML comment after the root element is valid and ignored by readers
+_VTK_XML_SUFFIXES = (".vtp", ".vtu", ".vti", ".vts", ".vtr", ".vtm")
+_JS_SUFFIXES = (".js",)
+JS_STAMP = "/* written by landscape"
 
 
 def _version() -> str:
@@ -72,8 +80,29 @@ def _stamp_png(tmp: str) -> None:
 
 
 def _stamp_html(tmp: str) -> None:
+    """Append ``<!-- written by landscape <version> -->`` (HTML pages and VTK XML files)."""
     with open(tmp, "a", encoding="utf-8") as fh:
         fh.write(f"\n{HTML_STAMP} {_version()} -->\n")
+
+
+def _stamp_js(tmp: str) -> None:
+    with open(tmp, "a", encoding="utf-8") as fh:
+        fh.write(f"\n{JS_STAMP} {_version()} */\n")
+
+
+def _stamp(tmp: str, suffix: str) -> None:
+    """Mark ``tmp`` (to become a file with ``suffix``, lower case) as written by landscape."""
+    if suffix == ".png":
+        _stamp_png(tmp)
+    elif suffix in _HTML_SUFFIXES:
+        _stamp_html(tmp)
+    elif suffix in _VTK_XML_SUFFIXES:
+        with open(tmp, "rb") as fh:
+            xml = fh.read(5) == b"<?xml"
+        if xml:  # a legacy or binary writer's output is left alone
+            _stamp_html(tmp)
+    elif suffix in _JS_SUFFIXES:
+        _stamp_js(tmp)
 
 
 def atomic_write(path, write, *, suffix=None, stamp=True) -> Path:
@@ -92,11 +121,11 @@ def atomic_write(path, write, *, suffix=None, stamp=True) -> Path:
         ``write(tmp_path)`` writes the whole content to ``tmp_path`` (a ``str``; the file
         exists, empty).
     suffix : str, optional
-        Suffix of the temporary file (default: that of ``path``), for writers that choose
-        a format by it.
+        Suffix of the temporary file (default: that of ``path`` in lower case), for
+        writers that choose a format by it.
     stamp : bool, default=True
-        Mark a ``.png`` or ``.html`` file as written by landscape (see the module
-        docstring); other suffixes are never changed.
+        Mark a ``.png``, ``.html``, ``.js`` or VTK XML file as written by landscape (see
+        the module docstring); other suffixes are never changed.
 
     Returns
     -------
@@ -105,13 +134,11 @@ def atomic_write(path, write, *, suffix=None, stamp=True) -> Path:
     """
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
-    tmp, mode = _new_file(folder, path.name, path.suffix if suffix is None else suffix)
+    tmp, mode = _new_file(folder, path.name, path.suffix.lower() if suffix is None else suffix)
     try:
         write(tmp)
-        if stamp and path.suffix.lower() == ".png":
-            _stamp_png(tmp)
-        elif stamp and path.suffix.lower() in _HTML_SUFFIXES:
-            _stamp_html(tmp)
+        if stamp:
+            _stamp(tmp, path.suffix.lower())
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
@@ -138,31 +165,44 @@ def _png_stamped(path: Path) -> bool:
     return False
 
 
-def _html_stamped(path: Path) -> bool:
+def _tail_stamped(path: Path, stamp: str) -> bool:
     with open(path, "rb") as fh:
         fh.seek(0, os.SEEK_END)
         fh.seek(max(0, fh.tell() - 512))
         tail = fh.read()
-    return HTML_STAMP.encode() in tail
+    return stamp.encode() in tail
 
 
-def _netcdf_kind(path: Path):
+def _text_attr(attrs, key):
+    value = attrs.get(key)
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    return value if isinstance(value, str) else None
+
+
+def _netcdf_written_by_landscape(path: Path) -> bool:
+    """A netCDF4/HDF5 file whose ``landscape_kind`` is a known kind and that has ``landscape_format``."""
     import h5py
+
+    from .io._schema import KINDS
 
     try:
         with h5py.File(path, "r") as fh:
-            kind = fh.attrs.get("landscape_kind")
+            kind = _text_attr(fh.attrs, "landscape_kind")
+            version = _text_attr(fh.attrs, "landscape_format")
     except OSError:  # not HDF5
-        return None
-    return kind.decode() if isinstance(kind, bytes) else kind
+        return False
+    return kind in KINDS and bool(version)
 
 
 def is_landscape_output(path) -> bool:
     """True if ``path`` is a file landscape wrote, which it may therefore replace.
 
-    A ``.nc`` file counts if it is netCDF4/HDF5 with the global attribute
-    ``landscape_kind``; a ``.png`` or ``.html`` file if it carries landscape's stamp
-    (see the module docstring). Any other file, and any unreadable one, does not.
+    A ``.nc`` file counts if it is netCDF4/HDF5 whose global attribute ``landscape_kind``
+    is one of :data:`landscape.io._schema.KINDS` and which has ``landscape_format`` (what
+    :func:`landscape.save` always writes); a ``.png``, ``.html``, ``.js`` or VTK XML file
+    if it carries landscape's stamp (see the module docstring). The suffix counts in any
+    case (``X.PNG``). Any other file, and any unreadable one, does not.
     """
     path = Path(path)
     if not path.is_file():
@@ -170,11 +210,13 @@ def is_landscape_output(path) -> bool:
     suffix = path.suffix.lower()
     try:
         if suffix == ".nc":
-            return _netcdf_kind(path) is not None
+            return _netcdf_written_by_landscape(path)
         if suffix == ".png":
             return _png_stamped(path)
-        if suffix in _HTML_SUFFIXES:
-            return _html_stamped(path)
+        if suffix in _HTML_SUFFIXES + _VTK_XML_SUFFIXES:
+            return _tail_stamped(path, HTML_STAMP)
+        if suffix in _JS_SUFFIXES:
+            return _tail_stamped(path, JS_STAMP)
     except OSError:
         return False
     return False

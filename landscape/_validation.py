@@ -129,7 +129,9 @@ def check_output_path(path, *, name: str, suffixes=(), kind: str = "file", overw
 
     One rule for every output. The parent folder must already exist (it is never
     created) and be writable (proved by creating and removing a file in it). A file
-    output must not be a folder and must end in one of ``suffixes``; an existing file is
+    output must not be a folder and must end in one of ``suffixes``, in any case
+    (``X.PNG`` is a PNG file: :func:`landscape._atomic.atomic_write` hands the writer a
+    temporary file with the lower-case suffix, so the format follows); an existing file is
     replaced only if landscape wrote it (:func:`landscape._atomic.is_landscape_output`: a
     netCDF file with ``landscape_kind``, a PNG or HTML file with landscape's stamp) or if
     ``overwrite``. A folder output must not be a file; it is created if missing, and an
@@ -167,6 +169,7 @@ def check_output_path(path, *, name: str, suffixes=(), kind: str = "file", overw
 
     if kind not in ("file", "folder"):
         raise LandscapeValueError(f"kind must be 'file' or 'folder'; got {kind!r}.")
+    suffixes = tuple(str(x).lower() for x in suffixes)
     if not isinstance(path, (str, os.PathLike)) or not str(path).strip():
         raise error(f"{name} must be a path; got {describe(path)}.")
     path = Path(path)

@@ -19,6 +19,7 @@ replaced only if landscape wrote it, unless ``--overwrite``.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 import numpy as np
@@ -365,7 +366,7 @@ def _check_input(path, name):
 
 def _explore(args) -> int:
     from ._validation import check_output_path
-    from .explore import DEFAULT_EXAMPLES, explore
+    from .explore import DEFAULT_EXAMPLES, check_report_files, explore
 
     if (args.widths is None) != (args.sigma is None):
         _fail("explore", "give both --widths and --sigma, e.g. --widths 3,3,3 --sigma 3,2,1")
@@ -375,7 +376,8 @@ def _explore(args) -> int:
     else:
         _network(args)  # validate before any work
         examples = (("network", tuple(args.widths), tuple(args.sigma)),)
-    index = explore(out, examples, size=args.size, progress=not args.no_progress)
+    check_report_files(out, examples, overwrite=args.overwrite)  # a user's file with a report name is kept
+    index = explore(out, examples, size=args.size, progress=not args.no_progress, overwrite=args.overwrite)
     print(f"open {index}")
     return 0
 
@@ -471,7 +473,16 @@ def _render(args) -> int:
     out = _check_out(args, args.out or str(Path(args.file).with_suffix(".png")), (".png",))
     ds = load(args.file)
     if args.html:
-        _check_out(args, str(Path(out).with_suffix(".html")), (".html",), name="--html (OUT with suffix .html)")
+        from .render import PLOTLY_JS, SCENE_KINDS, write_plotly_js
+
+        kind = ds.attrs["landscape_kind"]
+        if kind not in SCENE_KINDS:
+            _fail("render", f"--html writes an interactive page of a 3-D scene (kinds {', '.join(SCENE_KINDS)}); "
+                            f"{args.file!r} holds a {kind!r} dataset, drawn as a 2-D chart (PNG only): drop --html.")
+        page = _check_out(args, str(Path(out).with_suffix(".html")), (".html",), name="--html (OUT with suffix .html)")
+        js = _check_out(args, str(page.parent / PLOTLY_JS), (".js",), name=f"--html ({PLOTLY_JS} beside the page)")
+        if args.overwrite:  # replace a plotly.min.js landscape did not write, as asked; render keeps it then
+            write_plotly_js(js.parent, overwrite=True)
     for path in render(ds, out, size=args.size, html=args.html):
         print(path)
     return 0
@@ -501,7 +512,25 @@ _COMMANDS = {"summary": _summary, "explore": _explore, "flow": _flow, "critical"
 
 
 def main(argv=None) -> int:
-    """Run the ``landscape`` command line; returns the exit code (2 for bad arguments)."""
+    """Run the ``landscape`` command line; returns the exit code (2 for bad arguments).
+
+    If the reader of the output goes away (``landscape critical ... | head -2``), the
+    command stops quietly with exit code 141 (128 + SIGPIPE), as Unix tools do.
+    """
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # inside the try: a reader gone before the last flush is quiet too
+        return code
+    except BrokenPipeError:
+        try:  # nothing more can be written; keep the interpreter's final flush from complaining
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass
+        return 141
+
+
+def _main(argv) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

@@ -26,7 +26,8 @@ import numpy as np
 from ._atomic import atomic_write
 from .errors import LandscapeValueError
 
-__all__ = ["explore", "check_output_dir", "loss_figure", "singular_values_figure", "DEFAULT_EXAMPLES", "Section"]
+__all__ = ["explore", "check_output_dir", "check_report_files", "report_files", "loss_figure", "singular_values_figure",
+           "DEFAULT_EXAMPLES", "Section"]
 
 DEFAULT_EXAMPLES = (("scalar-depth3", (1, 1, 1, 1), (3.0,)), ("widths-3333", (3, 3, 3, 3), (3.0, 2.0, 1.0)))
 
@@ -134,6 +135,75 @@ def singular_values_figure(name, ds, label="small", size="medium"):
                        "initialisation", size, log_x=True, references=targets)
 
 
+def _origin_is_critical(net) -> bool:
+    """True from depth 2 on: each gradient block ``dL/dW_i`` holds the other layers' product, zero at the origin."""
+    return net.depth >= 2
+
+
+def report_files(examples=DEFAULT_EXAMPLES) -> list:
+    """The file names :func:`explore` writes into its folder for ``examples``, in writing order.
+
+    Checked before any work (an existing file among them that landscape did not write is
+    refused unless ``overwrite``); keep it in step with :func:`_run_network` (a test
+    compares it with a real report folder).
+
+    Parameters
+    ----------
+    examples : sequence of (name, widths, sigma)
+
+    Returns
+    -------
+    list of str
+    """
+    from .core import LinearNetwork
+    from .render import PLOTLY_JS
+
+    names = []
+    for name, widths, sigma in examples:
+        net = LinearNetwork(widths, sigma)
+        names.append(f"{name}-critical.nc")
+        if net.n_params <= 2500:
+            names.append(f"{name}-spectra.png")
+        for label in ("small", "large"):
+            names += [f"{name}-flow-{label}.nc", f"{name}-itinerary-{label}.nc"]
+        names += [f"{name}-loss.png", f"{name}-singular-values.png"]
+        if _origin_is_critical(net):
+            names += [f"{name}-manifolds.nc", f"{name}-manifolds.png", f"{name}-manifolds.html"]
+        if net.widths == (1, 1, 1, 1):
+            names += [f"{name}-flow-sphere.nc", f"{name}-landscape.png", f"{name}-landscape.html"]
+        else:
+            names += [f"{name}-trajectory-3d.vtp", f"{name}-trajectory-3d.png", f"{name}-trajectory-3d.html"]
+    return names + [PLOTLY_JS, "index.html"]
+
+
+def check_report_files(out, examples=DEFAULT_EXAMPLES, overwrite=False, name="--out"):
+    """Refuse, before any work, to replace a file in ``out`` that landscape did not write.
+
+    Every name in :func:`report_files` that exists in ``out`` must be a file landscape
+    wrote (:func:`landscape._atomic.is_landscape_output`: netCDF attributes, or the stamp
+    of a PNG, HTML, ``.vtp`` or ``.js`` file), unless ``overwrite``.
+
+    Raises
+    ------
+    LandscapeValueError
+        One line naming the first such file.
+    """
+    from ._atomic import is_landscape_output
+
+    out = Path(out)
+    if overwrite or not out.is_dir():
+        return
+    for fname in report_files(examples):
+        target = out / fname
+        if target.is_dir():
+            raise LandscapeValueError(f"{name} {str(out)!r}: the report writes the file {fname!r}, which is a folder "
+                                      f"there; move it away.")
+        if target.exists() and not is_landscape_output(target):
+            raise LandscapeValueError(f"{name} {str(out)!r} holds {fname!r}, a file landscape did not write, with a "
+                                      f"name the report writes; move it away or pass --overwrite (overwrite=True) to "
+                                      f"replace it.")
+
+
 def _run_network(name, widths, sigma, out, size, bar):
     from . import init
     from .core import LinearNetwork
@@ -203,17 +273,27 @@ def _run_network(name, widths, sigma, out, size, bar):
                         "largest first (sequential learning).", None))
     bar.update(1)
 
-    # stable and unstable sets of the origin
-    origin = [np.zeros(s) for s in net.shapes]
-    sm = submanifolds(net, origin, n_points=40)
-    write(sm, f"{name}-manifolds.nc")
-    sec.tables.append(("Stable and unstable sets of the origin", ["unstable dim (est.)", "stable dim (est.)",
-                                                                  "branches", "sources"],
-                       [[int(sm.unstable_dimension), int(sm.stable_dimension), sm.sizes["branch"],
-                         ", ".join(sorted(set(sm.source.values.tolist())))]]))
-    scene(picture(sm, size=size)[0], f"{name}-manifolds",
-          "Stable (blue) and unstable (red) sets of the origin (S = {}), grown by the flow (forward for unstable, "
-          "backward for stable) from seeds on Hessian eigenvectors and on insertion arcs where the Hessian is zero.")
+    # stable and unstable sets of the origin: a critical point from depth 2 on (every gradient block is a
+    # product with a zero factor); at depth 1 the gradient there is -Sigma and the only critical point is the
+    # global minimum of a convex quadratic, whose stable set is everything
+    sm = None
+    if _origin_is_critical(net):
+        origin = [np.zeros(s) for s in net.shapes]
+        sm = submanifolds(net, origin, n_points=40)
+        write(sm, f"{name}-manifolds.nc")
+        sec.tables.append(("Stable and unstable sets of the origin", ["unstable dim (est.)", "stable dim (est.)",
+                                                                      "branches", "sources"],
+                           [[int(sm.unstable_dimension), int(sm.stable_dimension), sm.sizes["branch"],
+                             ", ".join(sorted(set(sm.source.values.tolist())))]]))
+        scene(picture(sm, size=size)[0], f"{name}-manifolds",
+              "Stable (blue) and unstable (red) sets of the origin (S = {}), grown by the flow (forward for unstable, "
+              "backward for stable) from seeds on Hessian eigenvectors and on insertion arcs where the Hessian is "
+              "zero.")
+    else:
+        sec.tables.append(("Stable and unstable sets of the origin", ["note"],
+                           [["depth 1: the origin is not a critical point (the gradient there is -Sigma); the loss is "
+                             "a convex quadratic whose only critical point is the global minimum, and every flow "
+                             "converges to it, so there are no stable or unstable sets to grow"]]))
     bar.update(1)
 
     # the 3D pictures
@@ -292,7 +372,8 @@ def _html(sections, out, elapsed):
     return atomic_write(out / "index.html", lambda tmp: Path(tmp).write_text(page, encoding="utf-8"))
 
 
-def explore(out="landscape-report", examples=DEFAULT_EXAMPLES, size="medium", progress=True, echo=print):
+def explore(out="landscape-report", examples=DEFAULT_EXAMPLES, size="medium", progress=True, echo=print,
+            overwrite=False):
     """Run the whole exploration and write ``out/index.html``.
 
     Parameters
@@ -303,15 +384,33 @@ def explore(out="landscape-report", examples=DEFAULT_EXAMPLES, size="medium", pr
     progress : bool
     echo : callable
         Where the summary table goes (``print`` by default).
+    overwrite : bool, default=False
+        Replace files in ``out`` with the report's names (:func:`report_files`) that
+        landscape did not write; without it they are refused before any work.
 
     Returns
     -------
     pathlib.Path
         The ``index.html`` written.
+
+    Raises
+    ------
+    LandscapeValueError
+        Before any work: ``out`` cannot be written, or holds a file with a report name
+        that landscape did not write (:func:`check_report_files`).
     """
     from tqdm.auto import tqdm
 
+    from .render import PLOTLY_JS, write_plotly_js
+
+    for _, widths, sigma in examples:  # bad networks refused before anything is written
+        from .core import LinearNetwork
+
+        LinearNetwork(widths, sigma)
+    check_report_files(out, examples, overwrite=overwrite)
     out = check_output_dir(out)
+    if overwrite and (out / PLOTLY_JS).exists():
+        write_plotly_js(out, overwrite=True)  # the user's copy goes, as asked; the scenes' pages reuse this one
     start = time.perf_counter()
     sections = []
     with tqdm(total=4 * len(examples), disable=not progress, desc="landscape explore", unit="step") as bar:

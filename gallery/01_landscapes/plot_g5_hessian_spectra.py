@@ -10,7 +10,7 @@ non-strict saddle and minimum; equal eigenvalues are drawn once with their multi
 import numpy as np
 
 import landscape as ls
-from landscape.render import COLORS, gallery_path, gallery_size, save_png, spectrum_chart
+from landscape.render import COLORS, gallery_path, gallery_size, kind_label, save_png, spectrum_chart
 
 # %%
 # Spectra and classification
@@ -23,7 +23,7 @@ for h in (2, 3):
     groups = []
     for i, kind in enumerate(crit.kind.values):
         ev = crit.hessian_eigenvalues.values[i]
-        groups.append((str(crit.subset.values[i]), ev[~np.isnan(ev)], str(kind).replace("_", " "), COLORS[str(kind)]))
+        groups.append((str(crit.subset.values[i]), ev[~np.isnan(ev)], kind_label(kind), COLORS[str(kind)]))
     fig = spectrum_chart(groups, f"G5: Hessian spectra, depth {h} (×k: multiplicity)", gallery_size())
     save_png(fig, gallery_path(f"g5_spectra_depth{h}.png"))
 

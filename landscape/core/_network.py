@@ -17,6 +17,23 @@ __all__ = ["LinearNetwork"]
 DENSE_HESSIAN_MAX_PARAMS = 12_000
 
 
+def _refuse_bools(sigma, whole=None):
+    """Raise :class:`SigmaError` if ``sigma`` is or holds a bool (``[True, 2, 1]`` would silently become 1, 2, 1)."""
+    if isinstance(sigma, np.ndarray):
+        if sigma.dtype == bool or (sigma.dtype == object and any(isinstance(v, (bool, np.bool_)) for v in sigma.flat)):
+            raise SigmaError(f"sigma must hold numbers, not bools; got {describe(sigma if whole is None else whole)}.")
+        return
+    if isinstance(sigma, (bool, np.bool_)):
+        raise SigmaError(f"sigma must be numbers, not a bool; got {sigma!r}.")
+    if isinstance(sigma, (list, tuple)):
+        for i, v in enumerate(sigma):
+            if isinstance(v, (bool, np.bool_)):
+                raise SigmaError(f"sigma must hold numbers, not bools; got {describe(sigma if whole is None else whole)} "
+                                 f"(an entry is {v!r}).")
+            if isinstance(v, (list, tuple, np.ndarray)):
+                _refuse_bools(v, sigma if whole is None else whole)
+
+
 class LinearNetwork:
     r"""A deep linear network ``x -> W_h ... W_1 x`` with loss ``L = 1/2 ||Sigma - W_h...W_1||_F^2``.
 
@@ -67,6 +84,7 @@ class LinearNetwork:
     def __init__(self, widths, sigma):
         self._widths = check_widths(widths)
         d0, dh = self._widths[0], self._widths[-1]
+        _refuse_bools(sigma)
         s = np.asarray(sigma) if not isinstance(sigma, np.ndarray) else sigma
         if s.ndim <= 1:
             s = check_finite_array(np.atleast_1d(sigma), name="sigma", ndim=1, error=SigmaError)

@@ -107,6 +107,9 @@ def save(ds, path) -> Path:
     ds : xarray.Dataset
         A dataset made by landscape.
     path : str or os.PathLike
+        A file name ending in ``.nc`` (any case), in an existing folder. An existing file
+        there is replaced (as :meth:`xarray.Dataset.to_netcdf` does); the command line
+        instead keeps files landscape did not write unless ``--overwrite``.
 
     Returns
     -------
@@ -116,14 +119,14 @@ def save(ds, path) -> Path:
     Raises
     ------
     LandscapeFileError
-        ``ds`` is not a landscape dataset, the folder does not exist, or an attribute or
-        variable has a type netCDF4 cannot store.
+        Before writing: ``ds`` is not a landscape dataset, ``path`` does not end in
+        ``.nc``, is a folder, or its folder does not exist (it is never created) or is
+        not writable; or an attribute or variable has a type netCDF4 cannot store.
     """
+    from .._validation import check_output_path
+
     check_dataset(ds)
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise LandscapeFileError(f"path must be in an existing folder; {str(folder)!r} does not exist.")
+    path = check_output_path(path, name="path", suffixes=(".nc",), overwrite=True, error=LandscapeFileError)
     out = encode(ds)
     return atomic_write(path, lambda tmp: out.to_netcdf(tmp, engine=ENGINE, invalid_netcdf=False), suffix=".tmp")
 

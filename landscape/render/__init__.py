@@ -24,12 +24,14 @@ if not _os.environ.get("DISPLAY"):
 
 from ._base import (
     COLORS,
+    KIND_LABELS,
     PLOTLY_JS,
     SIZES,
     gallery_path,
     gallery_size,
     html_view,
     is_blank,
+    kind_label,
     plotter,
     save_html,
     save_mesh,
@@ -38,7 +40,7 @@ from ._base import (
 )
 from ._charts import chart_lines, multiplicities, spectrum_chart
 from ._density import density_chart
-from ._dispatch import picture, render
+from ._dispatch import SCENE_KINDS, picture, render
 from ._quotient import quotient_axes, quotient_coordinates, quotient_scene
 from ._scene3d import Scene3D, fit_camera
 from ._scenes import (
@@ -61,4 +63,4 @@ __all__ = ["render", "picture", "density_chart", "Scene3D", "scalar_scene", "tra
            "chart_lines", "spectrum_chart", "multiplicities", "project", "projection", "trajectory_tubes",
            "manifold_lines", "loss_level_sets", "scalar_critical_set", "conserved_level_surfaces", "grid", "plotter",
            "fit_camera", "save_png", "save_mesh", "save_html", "html_view", "write_plotly_js", "is_blank",
-           "gallery_path", "gallery_size", "COLORS", "SIZES", "PLOTLY_JS"]
+           "gallery_path", "gallery_size", "COLORS", "SIZES", "PLOTLY_JS", "KIND_LABELS", "kind_label", "SCENE_KINDS"]

@@ -11,7 +11,7 @@ from .._atomic import atomic_write
 from ..errors import LandscapeValueError
 
 __all__ = ["plotter", "save_png", "save_mesh", "save_html", "write_plotly_js", "html_view", "is_blank", "gallery_path",
-           "gallery_size", "COLORS", "SIZES", "PLOTLY_JS"]
+           "gallery_size", "COLORS", "SIZES", "PLOTLY_JS", "KIND_LABELS", "kind_label"]
 
 #: colours used everywhere: stable = blue, unstable = red (issue "main job")
 COLORS = {
@@ -23,6 +23,19 @@ COLORS = {
     "trajectory": "#333333",
 }
 SIZES = {"small": (400, 300), "medium": (800, 600), "large": (1200, 900)}
+#: how every picture (legends, titles, labels) names a kind; data and printed tables use
+#: the dataset's spelling (the keys, e.g. ``non_strict_saddle``)
+KIND_LABELS = {
+    "global_minimum": "global minimum",
+    "strict_saddle": "strict saddle",
+    "non_strict_saddle": "non-strict saddle",
+    "not_critical": "not critical",
+}
+
+
+def kind_label(kind) -> str:
+    """The label pictures give a kind (``"non_strict_saddle"`` -> ``"non-strict saddle"``)."""
+    return KIND_LABELS.get(str(kind), str(kind).replace("_", " "))
 
 
 def _pv():
@@ -91,20 +104,40 @@ def save_mesh(mesh, path):
 PLOTLY_JS = "plotly.min.js"
 
 
-def write_plotly_js(folder):
+def write_plotly_js(folder, *, overwrite=False):
     """Copy plotly.js (from the installed ``plotly`` package) into ``folder``, atomically.
 
     The interactive pages load it as ``<script src="plotly.min.js">``: a report folder
-    then works offline, copied or served as it is.
+    then works offline, copied or served as it is. The copy carries landscape's stamp (a
+    comment at its end); an existing ``plotly.min.js`` without it (the user's own) is
+    never replaced unless ``overwrite``.
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+    overwrite : bool, default=False
+        Replace a ``plotly.min.js`` that landscape did not write.
 
     Returns
     -------
     pathlib.Path
+
+    Raises
+    ------
+    LandscapeValueError
+        ``folder/plotly.min.js`` exists, was not written by landscape, and not ``overwrite``.
     """
     from plotly.offline import get_plotlyjs
 
+    from .._atomic import is_landscape_output
+
+    target = Path(folder) / PLOTLY_JS
+    if target.exists() and not overwrite and not is_landscape_output(target):
+        raise LandscapeValueError(f"{str(target)!r} exists and was not written by landscape; the interactive page "
+                                  f"needs landscape's copy there: move that file away or pass overwrite=True "
+                                  f"(--overwrite on the command line).")
     text = get_plotlyjs()
-    return _atomic(Path(folder) / PLOTLY_JS, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    return _atomic(target, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
 
 def html_view(picture, div_id, height=620):

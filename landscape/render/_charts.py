@@ -21,13 +21,16 @@ _INCHES = 8.0
 _REFERENCE = "#8a8a8a"
 
 
-def figure(size="medium"):
+def figure(size="medium", stretch=1.0):
     """A blank matplotlib Figure of ``size`` pixels (Agg canvas, constrained layout, white).
 
     Parameters
     ----------
     size : {"small", "medium", "large"} or (width, height)
         Pixel size; see :data:`landscape.render.SIZES`.
+    stretch : float, default=1.0
+        Widen the figure by this factor at the same font and marker sizes (the pixel
+        width becomes ``stretch * width``): room for many columns.
 
     Returns
     -------
@@ -42,7 +45,8 @@ def figure(size="medium"):
         width, height = SIZES[size]
     else:
         width, height = (int(v) for v in size)
-    fig = Figure(figsize=(_INCHES, _INCHES * height / width), dpi=width / _INCHES, layout="constrained",
+    stretch = max(1.0, float(stretch))
+    fig = Figure(figsize=(_INCHES * stretch, _INCHES * height / width), dpi=width / _INCHES, layout="constrained",
                  facecolor="white")
     FigureCanvasAgg(fig)
     return fig
@@ -178,12 +182,23 @@ def _marker_area(counts):
     return 36.0 * (1.0 + 1.5 * np.log2(np.maximum(np.asarray(counts, float), 1.0)))
 
 
+#: least width of one spectrum column (marker and its ``×k`` label), inches
+COLUMN_INCHES = 0.55
+#: width of the spectrum chart outside its columns (y axis, legend), inches
+_SPECTRUM_MARGIN_INCHES = 3.2
+#: above this many columns the spectrum chart turns its tick labels
+FLAT_TICKS = 8
+
+
 def spectrum_chart(groups, title=None, size="medium", x_label="critical point S", y_label="Hessian eigenvalue",
                    tol=1e-6):
     """Spectra as columns of markers, one column per critical point, multiplicities shown.
 
     Equal eigenvalues (within ``tol``) are drawn once; the marker's area grows with the
-    multiplicity ``k`` and a label ``×k`` stands to its right when ``k > 1``.
+    multiplicity ``k`` and a label ``×k`` stands to its right when ``k > 1``. Every
+    column gets at least :data:`COLUMN_INCHES` of width (the figure widens beyond
+    ``size`` for many columns, e.g. the 32 subsets of 5 modes), and with more than
+    :data:`FLAT_TICKS` columns the tick labels are turned by 60 degrees.
 
     Parameters
     ----------
@@ -202,7 +217,8 @@ def spectrum_chart(groups, title=None, size="medium", x_label="critical point S"
         One axes; column ``i`` is the ``i``-th scatter collection (offsets ``(i, value)``),
         the ``×k`` labels are its texts, the tick labels the groups' names.
     """
-    fig = figure(size)
+    n = len(groups)
+    fig = figure(size, stretch=(n * COLUMN_INCHES + _SPECTRUM_MARGIN_INCHES) / _INCHES)
     ax = fig.add_subplot()
     ax.axhline(0.0, color=_REFERENCE, linewidth=0.8, gid="reference", zorder=1)
     seen = set()
@@ -221,7 +237,11 @@ def spectrum_chart(groups, title=None, size="medium", x_label="critical point S"
     pad = 0.08 * max(hi - lo, 1.0)
     ax.set_ylim(lo - pad, hi + pad)
     ax.set_xlim(-0.6, max(len(groups) - 1, 0) + 0.8)
-    ax.set_xticks(range(len(groups)), [str(g[0]) for g in groups])
+    if n > FLAT_TICKS:  # long labels side by side would overlap: turned, anchored at their tick
+        ax.set_xticks(range(n), [str(g[0]) for g in groups], rotation=60, ha="right", rotation_mode="anchor",
+                      fontsize="small")
+    else:
+        ax.set_xticks(range(n), [str(g[0]) for g in groups])
     ax.set_xlabel(x_label)
     ax.set_ylabel(y_label)
     if title:

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from ..errors import LandscapeValueError
 from ..io import check_dataset, network_of
-from ._base import COLORS, save_html, save_mesh, save_png
+from ._base import COLORS, kind_label, save_html, save_mesh, save_png
 from ._charts import chart_lines, spectrum_chart
 from ._scene3d import Scene3D
 from ._scenes import fiber_scene, manifold_scene, trajectory_scene, trajectory_tubes
 
-__all__ = ["render", "picture", "RENDERABLE"]
+__all__ = ["render", "picture", "RENDERABLE", "SCENE_KINDS"]
 
 RENDERABLE = ("trajectory", "submanifolds", "critical_points", "fiber", "itinerary", "inertia", "eigenpairs",
               "spectral_density")
+#: the kinds drawn as 3-D scenes (PNG and, with ``html=True``, an interactive page); the others are 2-D charts
+SCENE_KINDS = ("trajectory", "submanifolds", "fiber")
 
 
 def _trajectory(ds, size):
@@ -57,7 +57,7 @@ def _critical(ds, size):
             ev = np.asarray(ds["hessian_eigenvalues"].values[i], dtype=float)
         else:
             ev = np.array([float(ds["lambda_min"].values[i]), float(ds["lambda_max"].values[i])])
-        groups.append((subsets[i], ev, kind.replace("_", " "), COLORS.get(kind, "#333333")))
+        groups.append((subsets[i], ev, kind_label(kind), COLORS.get(kind, "#333333")))
     return spectrum_chart(groups, "Hessian spectra at the representatives A*_S (×k: multiplicity)", size), None
 
 
@@ -147,16 +147,40 @@ def render(ds, path, *, size="medium", vtk=False, html=False):
     vtk : bool, default=False
         Also write the main mesh next to the PNG with suffix ``.vtp`` (for ParaView).
     html : bool, default=False
-        For a 3-D scene, also write an interactive page next to the PNG with suffix
-        ``.html`` (plotly; ``plotly.min.js`` is copied beside it, so it works offline).
+        For a 3-D scene (kinds :data:`SCENE_KINDS`), also write an interactive page next
+        to the PNG with suffix ``.html`` (plotly; ``plotly.min.js`` is copied beside it, so
+        it works offline). Refused for the kinds drawn as 2-D charts.
 
     Returns
     -------
     list of pathlib.Path
         The files written.
+
+    Raises
+    ------
+    LandscapeValueError
+        Before drawing: ``path`` does not end in ``.png`` (any case), its folder does not
+        exist (it is never created) or is not writable, ``path`` is a folder, or ``html``
+        is asked for a chart; a ``plotly.min.js`` beside the page that landscape did not
+        write (see :func:`landscape.render.write_plotly_js`).
+
+    Notes
+    -----
+    Like :meth:`xarray.Dataset.to_netcdf` or ``savefig``, the files you name (``path``
+    and its ``.vtp``/``.html`` siblings) are replaced if they exist; the command line
+    ``landscape render`` instead keeps any file landscape did not write unless
+    ``--overwrite``. ``plotly.min.js``, which you do not name, is never replaced unless
+    landscape wrote it.
     """
+    from .._validation import check_output_path
+
+    check_dataset(ds)
+    kind = ds.attrs["landscape_kind"]
+    if html and kind in RENDERABLE and kind not in SCENE_KINDS:
+        raise LandscapeValueError(f"html=True writes an interactive page of a 3-D scene (kinds {list(SCENE_KINDS)}); "
+                                  f"a {kind!r} dataset is drawn as a 2-D chart (PNG only).")
+    path = check_output_path(path, name="path", suffixes=(".png",), overwrite=True)
     pic, mesh = picture(ds, size=size)
-    path = Path(path)
     is_scene = isinstance(pic, Scene3D)
     save_png(pic, path)
     written = [path]

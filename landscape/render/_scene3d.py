@@ -179,10 +179,9 @@ class Scene3D:
     def _camera(self):
         if self.camera is not None:
             return self.camera
-        pts = self.all_points()
-        centre = 0.5 * (pts.min(axis=0) + pts.max(axis=0)) if len(pts) else np.zeros(3)
-        extent = float(np.abs(pts - centre).max()) if len(pts) else 1.0
-        extent = extent or 1.0
+        b = np.asarray(self.axes_bounds(), float).reshape(3, 2)  # never flat (see _bounds)
+        centre = b.mean(axis=1)
+        extent = float(0.5 * (b[:, 1] - b[:, 0]).max()) or 1.0
         return (tuple(centre + np.array([3.2, 2.4, 2.0]) * extent), tuple(centre), (0.0, 0.0, 1.0))
 
     def legend_entries(self):
@@ -397,11 +396,28 @@ def _line_face():
     return pv.Rectangle([[0.0, -0.12, 0.0], [1.0, -0.12, 0.0], [1.0, 0.12, 0.0]])
 
 
+#: a flat axis (a constant coordinate, a padded one for networks with fewer than three
+#: parameters, a PCA component without variance) is shown with this fraction of the
+#: largest span, centred on its value: the axes box never collapses to a plane or a line.
+FLAT_AXIS_FRACTION = 0.2
+
+
 def _bounds(points):
+    """Axes box ``(xmin, xmax, ..., zmax)`` around ``points`` (n, 3), padded by 2%, no axis flat."""
+    points = np.asarray(points, float)
+    points = points[np.all(np.isfinite(points), axis=1)] if len(points) else points
     if len(points) == 0:
         return (-1.0, 1.0, -1.0, 1.0, -1.0, 1.0)
     lo, hi = points.min(axis=0), points.max(axis=0)
-    span = np.maximum(hi - lo, 1e-9 * max(1.0, float(np.abs(points).max())))
+    span = hi - lo
+    scale = max(1.0, float(np.abs(points).max()))
+    big = float(span.max())
+    if big <= 1e-9 * scale:  # one point (or all equal): a box of 20% of its size around it
+        big = 0.2 * scale
+    flat = span <= 1e-6 * big
+    centre = 0.5 * (lo + hi)
+    span = np.where(flat, FLAT_AXIS_FRACTION * big, span)
+    lo, hi = np.where(flat, centre - 0.5 * span, lo), np.where(flat, centre + 0.5 * span, hi)
     lo, hi = lo - 0.02 * span, hi + 0.02 * span
     return (lo[0], hi[0], lo[1], hi[1], lo[2], hi[2])
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import LandscapeValueError
-from ._base import COLORS
+from ._base import COLORS, kind_label
 from ._scene3d import Scene3D
 
 __all__ = [
@@ -119,18 +119,25 @@ def projection(points, coordinates=None, fit=None):
             raise LandscapeValueError(f"coordinates must be 3 parameter indices in [0, {n}); got {idx!r}.")
         titles = tuple(f"theta[{i}]" for i in idx)
         return points[:, idx], "coordinates " + ", ".join(titles), titles
-    if n <= 3:
-        titles = tuple(f"w{i + 1}" if i < n else "" for i in range(3))
+    if n <= 3:  # fewer than three parameters: the missing axes are 0, titled so (the box keeps a depth)
+        titles = tuple(f"w{i + 1}" if i < n else f"(none: {n} parameter{'s' if n > 1 else ''})" for i in range(3))
         return np.pad(points, ((0, 0), (0, 3 - n))), "w_1, w_2, w_3"[: 3 * n + 2 * (n - 1)], titles
     from sklearn.decomposition import PCA
 
     data = points if fit is None else np.asarray(fit, dtype=float)
     data = data[np.all(np.isfinite(data), axis=1)]
+    if data.shape[0] == 0:
+        raise LandscapeValueError("project needs at least one finite point to fit the PCA on; got none.")
+    total = float(np.sum(np.var(data, axis=0)))
+    if total == 0.0:  # all points equal: no direction to fit; show them at the origin of three flat axes
+        xyz = np.where(np.all(np.isfinite(points), axis=1)[:, None], 0.0, np.nan) * np.ones((1, 3))
+        return xyz, "PCA: all points equal (no variance)", ("PC1 (0%)", "PC2 (0%)", "PC3 (0%)")
     pca = PCA(n_components=min(3, data.shape[0], n)).fit(data)
-    ratio = pca.explained_variance_ratio_
+    ratio = np.nan_to_num(pca.explained_variance_ratio_)
     xyz = np.full((points.shape[0], 3), np.nan)
     ok = np.all(np.isfinite(points), axis=1)
     xyz[ok, : ratio.size] = pca.transform(points[ok])
+    xyz[ok, : ratio.size] *= ratio > 1e-12  # components without variance are exactly 0, not round-off
     xyz[ok, ratio.size :] = 0.0
     titles = tuple(f"PC{i + 1} ({100 * ratio[i]:.1f}%)" if i < ratio.size else f"PC{i + 1} (0%)" for i in range(3))
     return xyz, "PCA " + ", ".join(f"{100 * r:.1f}%" for r in ratio) + f" (total {100 * ratio.sum():.1f}%)", titles
@@ -211,13 +218,15 @@ def scalar_scene(sigma=3.0, size="medium", extent=2.0, trajectories=(), manifold
                     bounds=(-extent, extent) * 3,
                     camera=((3.2 * extent, 2.4 * extent, 2.0 * extent), (0.0, 0.0, 0.0), (0.0, 0.0, 1.0)))
     axes, _, minima = scalar_critical_set(sigma, extent, (-extent, extent))
-    scene.add_surface(minima, color=COLORS["global_minimum"], opacity=0.35, label="minima w1 w2 w3 = sigma (S = {1})")
+    scene.add_surface(minima, color=COLORS["global_minimum"], opacity=0.35,
+                      label=f"{kind_label('global_minimum')}: w1 w2 w3 = sigma (S = {{1}})")
     for k in range(3):
         a, b = np.zeros(3), np.zeros(3)
         a[k], b[k] = -extent, extent
-        scene.add_path(np.array([a, b]), color=COLORS["strict_saddle"], width=4, label="strict saddles: the axes (S = {})")
+        scene.add_path(np.array([a, b]), color=COLORS["strict_saddle"], width=4,
+                       label=f"{kind_label('strict_saddle')}: the axes (S = {{}})")
     scene.add_markers(np.zeros(3), color=COLORS["non_strict_saddle"], radius=0.05 * extent,
-                      label="non-strict saddle: the origin (S = {})")
+                      label=f"{kind_label('non_strict_saddle')}: the origin (S = {{}})")
     if levels:
         from ..core import LinearNetwork
 
@@ -239,10 +248,10 @@ def scalar_scene(sigma=3.0, size="medium", extent=2.0, trajectories=(), manifold
             scene.add_path(np.asarray(line.points), color=COLORS[kind], width=5, label=f"{kind} set of the origin")
     c = sigma ** (1 / 3)
     where = [[0.0, 0.0, 0.0], [0.0, 0.0, 0.8 * extent]]
-    texts = ["S = {} (non-strict)", "S = {} (strict)"]
+    texts = [f"S = {{}} ({kind_label('non_strict_saddle')})", f"S = {{}} ({kind_label('strict_saddle')})"]
     if c <= extent:
         where.append([c, c, c])
-        texts.append("S = {1} (minimum)")
+        texts.append(f"S = {{1}} ({kind_label('global_minimum')})")
     scene.add_labels(np.array(where), texts)
     return scene
 
@@ -296,7 +305,7 @@ def trajectory_scene(ds, size="medium", title=None, itinerary=None, coordinates=
         xyz, _, titles = projection(r["theta"].values, coordinates, fit=fit)
         projected.append(xyz)
     what = "trajectory" if len(runs) == 1 else f"{len(runs)} trajectories"
-    how = "PCA of the weights" if coordinates is None else "chosen coordinates"
+    how = "chosen coordinates" if coordinates is not None else ("PCA of the weights" if net.n_params > 3 else "the weights")
     scene = Scene3D(title=title or f"gradient-flow {what} ({how})", axis_titles=titles, size=size)
     for r, xyz in zip(runs, projected):
         scene.add_path(xyz, values=r["loss"].values, radius=radius, label=TRAJECTORY_LABEL)

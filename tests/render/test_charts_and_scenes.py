@@ -155,10 +155,10 @@ def test_scalar_scene_has_axis_titles_s_labels_and_marked_ends():
     axes = pl.renderer.cube_axes_actor
     assert (axes.x_title, axes.y_title, axes.z_title) == ("w1", "w2", "w3")
     labels = dict(_labels(pl))
-    assert labels[(0.0, 0.0, 0.0)] == "S = {} (non-strict)"
-    assert labels[(0.0, 0.0, 1.6)] == "S = {} (strict)"
+    assert labels[(0.0, 0.0, 0.0)] == "S = {} (non-strict saddle)"
+    assert labels[(0.0, 0.0, 1.6)] == "S = {} (strict saddle)"
     c = 3.0 ** (1 / 3)
-    ((where, text),) = [(p, t) for p, t in labels.items() if t == "S = {1} (minimum)"]
+    ((where, text),) = [(p, t) for p, t in labels.items() if t == "S = {1} (global minimum)"]
     np.testing.assert_allclose(where, [c, c, c])
     assert abs(np.prod(where) - 3.0) < 1e-9  # on the minimum surface w1 w2 w3 = sigma
     for r in range(2):
@@ -209,7 +209,7 @@ def test_fit_camera_fills_the_free_region():
 
 def test_projected_trajectory_scene_names_pca_axes_and_labels_the_visited_saddles(flows):
     ds, it = flows["small"]
-    scene = trajectory_scene(ds, "small", itinerary=it)
+    scene = trajectory_scene(ds, "small", itinerary=it, coordinates="pca")
     titles = scene.axis_titles
     assert [t.split(" ")[0] for t in titles] == ["PC1", "PC2", "PC3"] and all(t.endswith("%)") for t in titles)
     assert sum(float(t.split("(")[1].rstrip("%)")) for t in titles) == pytest.approx(100.0, abs=0.2)
@@ -242,7 +242,7 @@ def test_projected_trajectory_scene_names_pca_axes_and_labels_the_visited_saddle
 def test_manifold_scene_labels_its_critical_point():
     net = ls.LinearNetwork(*NET)
     sm = ls.submanifolds(net, ls.representative(net, (1,)), n_points=12, max_stable=2)
-    scene = manifold_scene(sm, "small")
+    scene = manifold_scene(sm, "small", coordinates="pca")
     (labels,) = scene.labels
     assert labels.texts == ["S = {1}, L = 0.5"]  # the representative of subset {1}: sigma_2 unlearnt, L = 1^2 / 2
     kinds = {p.label for p in scene.paths}
@@ -261,7 +261,7 @@ def test_plotly_figure_draws_the_same_scene():
     assert len(tubes) == 2
     np.testing.assert_allclose(tubes[0].line.color, ds.loss.values[0])  # coloured by the loss
     notes = {a.text for a in fig.layout.scene.annotations}
-    assert notes == {"S = {} (non-strict)", "S = {} (strict)", "S = {1} (minimum)"}
+    assert notes == {"S = {} (non-strict saddle)", "S = {} (strict saddle)", "S = {1} (global minimum)"}
     ends = [t for t in fig.data if t.name == "end"]
     assert len(ends) == 2 and ends[0].marker.symbol == "square"
 

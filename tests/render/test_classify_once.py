@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import landscape as ls
-from landscape.render._base import COLORS
+from landscape.render._base import COLORS, KIND_LABELS
 
 NET = ([2, 2, 2, 2], [2.0, 1.0])  # h = 3: minimum, strict and non-strict saddles
 PER_POINT = ("kind", "n_negative", "n_zero", "n_positive", "rank_criterion", "criteria_agree", "certificate", "order")
@@ -85,7 +85,7 @@ def test_render_draws_the_stored_classification_and_never_classifies(tmp_path):
     assert [g[0].split("\n")[0] for g in groups] == cp.subset.values.tolist()  # one column per subset S
     for i, (_, ev, label, color) in enumerate(groups):
         kind = str(cp.kind.values[i])
-        assert label == kind.replace("_", " ") and color == COLORS[kind]
+        assert label == KIND_LABELS[kind] and color == COLORS[kind]
         np.testing.assert_array_equal(ev, cp.hessian_eigenvalues.values[i])
 
 
@@ -146,7 +146,7 @@ def test_explore_classifies_each_network_once_and_stores_that_classification(tmp
     _assert_matches_point_classification(net, stored)
     (call,) = chart.call_args_list  # the spectra picture is the stored classification
     for i, (_, ev, label, _) in enumerate(call.args[0]):
-        assert label == str(stored.kind.values[i]).replace("_", " ")
+        assert label == KIND_LABELS[str(stored.kind.values[i])]
         np.testing.assert_array_equal(ev, stored.hessian_eigenvalues.values[i])
     page = (tmp_path / "index.html").read_text()
     for kind in stored.kind.values:

@@ -149,3 +149,44 @@ def test_subcommands(tmp_path):
     assert res.returncode == 0 and Path(res.stdout.strip()).is_file()
     res = subprocess.run(cli + ["render", str(tmp_path / "nothing.nc")], capture_output=True, text=True)
     assert res.returncode == 2 and "does not exist" in res.stderr
+
+
+def test_report_files_are_exactly_what_explore_writes_and_each_is_landscapes(report):
+    """The names checked before a rerun (report_files) are the files written, and a rerun may replace each."""
+    from landscape._atomic import is_landscape_output
+    from landscape.explore import DEFAULT_EXAMPLES, check_report_files, report_files
+
+    out, res, _ = report
+    assert res.returncode == 0, res.stderr[-3000:]
+    written = sorted(p.name for p in out.iterdir())
+    assert written == sorted(report_files(DEFAULT_EXAMPLES))
+    assert [n for n in written if not is_landscape_output(out / n)] == []  # .nc, .png, .html, .vtp and .js alike
+    check_report_files(out, DEFAULT_EXAMPLES)
+
+
+@pytest.mark.parametrize("widths, sigma", [((2, 3), (2.0, 1.0)), ((1, 1), (2.0,))])
+def test_explore_a_depth_one_network(tmp_path, widths, sigma):
+    """Depth 1: the origin is not critical (no stable/unstable sets to grow); the flow is
+    dW/dt = Sigma - W, so the loss decays as L(t) = L(t_0) exp(-2 (t - t_0)) to the global minimum."""
+    from landscape.explore import explore, report_files
+    from landscape.render import is_blank
+
+    examples = (("d1", widths, sigma),)
+    lines = []
+    index = explore(tmp_path, examples, size="small", progress=False, echo=lines.append)
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == sorted(report_files(examples)) and "d1-manifolds.nc" not in names
+    cp = ls.load(tmp_path / "d1-critical.nc")
+    assert cp.kind.values.tolist() == ["global_minimum"] and float(cp.loss.values[0]) == 0.0
+    assert re.search(r"d1\s+\{[0-9,]+\}\s+0\s+global_minimum", "\n".join(lines))
+    for label in ("small", "large"):
+        ds = ls.load(tmp_path / f"d1-flow-{label}.nc")
+        t, L = ds.time.values, ds.loss.values
+        expected = L[0] * np.exp(-2.0 * (t - t[0]))
+        big = expected > 1e-8 * L[0]
+        np.testing.assert_allclose(L[big], expected[big], rtol=1e-4)
+        assert float(ds.loss_final) < 1e-8 * L[0]
+    page = index.read_text()
+    assert "depth 1: the origin is not a critical point" in page
+    for png in tmp_path.glob("*.png"):
+        assert not is_blank((read_rgb(png) * 255).astype(np.uint8)), png.name
