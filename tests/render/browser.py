@@ -119,6 +119,8 @@ BROWSER_SERVICE_HOSTS = frozenset({
     "update.googleapis.com", "clients2.google.com", "clients2.googleusercontent.com", "accounts.google.com",
     "optimizationguide-pa.googleapis.com", "clientservices.googleapis.com", "redirector.gvt1.com",
     "edgedl.me.gvt1.com", "safebrowsingohttpgateway.googleapis.com", "content-autofill.googleapis.com",
+    # Chromium 150 (Debian bookworm) also calls these for a blank page with no reference to any host
+    "www.google.com", "android.clients.google.com",
 })
 
 
