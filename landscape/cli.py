@@ -474,9 +474,10 @@ def _render(args) -> int:
     ds = load(args.file)
     if args.html:
         from .render import PLOTLY_JS, SCENE_KINDS, write_plotly_js
+        from .render._dispatch import RENDERABLE
 
         kind = ds.attrs["landscape_kind"]
-        if kind not in SCENE_KINDS:
+        if kind in RENDERABLE and kind not in SCENE_KINDS:  # a kind render cannot draw gets render's own error
             _fail("render", f"--html writes an interactive page of a 3-D scene (kinds {', '.join(SCENE_KINDS)}); "
                             f"{args.file!r} holds a {kind!r} dataset, drawn as a 2-D chart (PNG only): drop --html.")
         page = _check_out(args, str(Path(out).with_suffix(".html")), (".html",), name="--html (OUT with suffix .html)")

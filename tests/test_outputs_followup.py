@@ -198,6 +198,10 @@ def test_render_html_of_a_chart_is_refused_before_drawing(tmp_path, capsys, monk
         render(ls.load(critical_file), tmp_path / "cp.png", html=True)
     assert listing(tmp_path) == []
     assert run("render", critical_file, "--out", tmp_path / "cp.png") == 0  # without --html it is drawn
+    capsys.readouterr()
+    values = ls.save(ls.critical_values(ls.LinearNetwork([2, 2, 2], [2.0, 1.0])), tmp_path / "cv.nc")
+    assert run("render", values, "--html") == 2  # a kind render cannot draw at all: render's own message
+    assert "render expected a landscape dataset of kind" in one_error_line(capsys, "render")
 
 
 # --- 9. what counts as landscape's netCDF -------------------------------------------------------
