@@ -210,7 +210,9 @@ def _run_network(name, widths, sigma, out, size, bar):
     from .critical import critical_points
     from .dynamics import gradient_flow, itinerary
     from .io import save
-    from .render import html_view, picture, render, save_html, save_mesh, save_png, scalar_scene, trajectory_scene
+    from .render import (html_view, picture, quotient_scene, render, save_html, save_mesh, save_png, scalar_scene,
+                         trajectory_scene)
+    from .render._quotient import uses_quotient
     from .render._scenes import trajectory_tubes
     from .stability import classify, submanifolds
 
@@ -279,16 +281,35 @@ def _run_network(name, widths, sigma, out, size, bar):
     sm = None
     if _origin_is_critical(net):
         origin = [np.zeros(s) for s in net.shapes]
-        sm = submanifolds(net, origin, n_points=40)
+        # in quotient coordinates small weights shrink (p ~ w^h): grow the sets a little further to be seen there
+        sm = submanifolds(net, origin, n_points=40, max_radius=2.5 if uses_quotient(net) else 2.0)
         write(sm, f"{name}-manifolds.nc")
         sec.tables.append(("Stable and unstable sets of the origin", ["unstable dim (est.)", "stable dim (est.)",
                                                                       "branches", "sources"],
                            [[int(sm.unstable_dimension), int(sm.stable_dimension), sm.sizes["branch"],
                              ", ".join(sorted(set(sm.source.values.tolist())))]]))
-        scene(picture(sm, size=size)[0], f"{name}-manifolds",
+        if uses_quotient(net):
+            # the unstable set is invariant: continue its branches forward by the flow, to the saddles they reach
+            unstable = [b for b in range(sm.sizes["branch"]) if str(sm.branch_kind.values[b]) == "unstable"]
+            ends = [sm.theta.values[b][np.isfinite(sm.theta.values[b][:, 0])][-1] for b in unstable]
+            orbits = []
+            if ends:
+                onward = gradient_flow(net, net.unflatten(np.array(ends)), small_t, times="log", n_points=200,
+                                       t_min=1e-3, progress=False)
+                orbits = [("unstable", onward.theta.values[r]) for r in range(len(ends))]
+            sc = quotient_scene(net, manifolds=[sm], orbits=orbits, critical=cp, size=size,
+                                title=f"{name}: stable (blue) / unstable (red) sets of the origin, quotient coordinates")
+            where = (" In quotient coordinates p_k = u_k^T P v_k (the end-to-end matrix on the modes; the loss as the "
+                     "third axis when there are two): the sets attach to the corner S = {} of the box of critical "
+                     "points, each corner marked by its kind and labelled with S; the unstable branches are continued "
+                     "forward by the flow (the set is invariant) to the saddle they reach; the stable ones are drawn "
+                     "until they leave the view.")
+        else:
+            sc, where = picture(sm, size=size)[0], ""
+        scene(sc, f"{name}-manifolds",
               "Stable (blue) and unstable (red) sets of the origin (S = {}), grown by the flow (forward for unstable, "
               "backward for stable) from seeds on Hessian eigenvectors and on insertion arcs where the Hessian is "
-              "zero.")
+              "zero." + where)
     else:
         sec.tables.append(("Stable and unstable sets of the origin", ["note"],
                            [["depth 1: the origin is not a critical point (the gradient there is -Sigma); the loss is "
@@ -313,13 +334,27 @@ def _run_network(name, widths, sigma, out, size, bar):
               "end), and the stable (blue) and unstable (red) half-lines of the origin.")
     else:
         ds_small, it_small = trajectories["small"]
-        sc = trajectory_scene(ds_small, size, itinerary=it_small)
-        tube = sc.paths[0]
+        if uses_quotient(net):  # both flows in the quotient's coordinates, every critical point at a box corner
+            sc = quotient_scene(net, trajectories=[ds_small, trajectories["large"][0]], critical=cp, size=size,
+                                title=f"{name}: flows from small and large initialisation, quotient coordinates")
+        else:
+            sc = trajectory_scene(ds_small, size, itinerary=it_small, coordinates="pca")
+        tube = next(p for p in sc.paths if p.values is not None)  # the small flow's tube
         save_mesh(trajectory_tubes(tube.points, tube.values, radius=tube.radius), out / f"{name}-trajectory-3d.vtp")
         sec.files.append(f"{name}-trajectory-3d.vtp")
-        scene(sc, f"{name}-trajectory-3d", "The small-initialisation trajectory in a PCA projection of its weights "
-              "(explained variance on the axes), coloured by loss, from its start (black sphere) to its end (black "
-              "cube); each corner is a saddle it visits, labelled with its subset S and critical value L_S.")
+        if uses_quotient(net):
+            caption = ("The flows from the small and the large initialisation in quotient coordinates p_k = u_k^T P v_k "
+                       "(the end-to-end matrix P = W_h...W_1 on the first three modes; with two modes the third axis "
+                       "is the loss). Every critical point sits at a corner of the box prod_k [0, sigma_k] (faint "
+                       "edges): p_k = sigma_k for the learnt modes k in S, 0 for the others; each corner is marked by "
+                       "its kind (green: global minimum, orange: strict, purple: non-strict saddle) and labelled with "
+                       "S and its kind. The small flow runs along the edges from saddle to saddle ({} -> {1} -> ...), "
+                       "the large one cuts across. Tubes coloured by loss; black sphere: start, black cube: end.")
+        else:
+            caption = ("The small-initialisation trajectory in a PCA projection of its weights (explained variance on "
+                       "the axes), coloured by loss, from its start (black sphere) to its end (black cube); each corner "
+                       "is a saddle it visits, labelled with its subset S and critical value L_S.")
+        scene(sc, f"{name}-trajectory-3d", caption)
     bar.update(1)
     return sec
 

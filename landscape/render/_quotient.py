@@ -22,8 +22,9 @@ is the loss; with one mode the axes are ``p_k``, the norm of the rest of ``P``
 (or in a PCA of the weights, ``coordinates="pca"``, whose explained variance titles the
 axes): the box edges drawn faintly, every critical point marked by its kind and labelled
 with ``S`` and its kind, trajectories as tubes coloured by the loss, stable (blue) and
-unstable (red) sets as lines, and 2-D manifold surfaces (datasets with ``points``,
-``triangles``) as translucent meshes.
+unstable (red) sets as lines (up to where they leave the view around the box: sets grown
+backward in time run off to large weights), and 2-D manifold surfaces (datasets with
+``points``, ``triangles``) as translucent meshes.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from itertools import combinations
 import numpy as np
 
 from ..errors import LandscapeTypeError, LandscapeValueError
-from ._base import COLORS
+from ._base import COLORS, kind_label
 from ._scene3d import Scene3D
 
 __all__ = ["quotient_coordinates", "quotient_axes", "quotient_scene", "default_modes", "uses_quotient"]
@@ -42,6 +43,8 @@ __all__ = ["quotient_coordinates", "quotient_axes", "quotient_scene", "default_m
 BOX_COLOR = "#b0b0b0"
 SURFACE_COLOR = "#9467bd"
 BOX_LABEL = "box prod_k [0, sigma_k] (edges)"
+#: labels of critical points are anchored this many marker radii above the marker
+LABEL_LIFT = 1.6
 
 
 # ------------------------------------------------------------------ coordinates
@@ -238,32 +241,57 @@ def _surface_items(surfaces):
     return out
 
 
-def _critical_dataset(net, critical):
-    """A classified critical-points dataset (computed when ``critical`` is None) or None (``False``)."""
+def _critical_marks(net, critical, modes):
+    """``[(label S, kind, theta)]`` of the critical points to mark (``modes``: only S within them, else all).
+
+    A given dataset is read (its ``kind`` if classified); None builds the representatives
+    of the admissible subsets (within ``modes``, else the 64 lowest) and names their kind
+    by the rank criterion of spec 3.4 (:func:`landscape.stability.rank_criterion`: exact
+    at the representatives, no Hessian needed); False marks none.
+    """
     if critical is False:
-        return None
-    if critical is None:
-        from ..critical import critical_points
-        from ..critical._subsets import count_admissible
-        from ..stability import classify
+        return []
+    if critical is not None:
+        if critical.attrs.get("landscape_kind") != "critical_points":
+            raise LandscapeValueError("critical must be a dataset of kind 'critical_points' (ls.critical_points, "
+                                      "optionally classified by ls.classify), None or False; got kind "
+                                      f"{critical.attrs.get('landscape_kind')!r}.")
+        out = []
+        learnt = critical["learnt"].values
+        for i in range(critical.sizes["point"]):
+            S = tuple(int(k) + 1 for k in np.flatnonzero(learnt[i]))
+            if modes is not None and not set(S) <= set(modes):
+                continue
+            kind = str(critical["kind"].values[i]) if "kind" in critical.variables else ""
+            out.append((str(critical["subset"].values[i]), kind, critical["theta"].values[i]))
+        return out
+    from ..critical import critical_points, representative
+    from ..critical._subsets import check_subset, label
+    from ..errors import LandscapeError
+    from ..stability import rank_criterion
 
-        count = count_admissible(net)
-        return classify(critical_points(net, max_count=None if count <= 256 else 256))
-    if critical.attrs.get("landscape_kind") != "critical_points":
-        raise LandscapeValueError("critical must be a dataset of kind 'critical_points' (ls.critical_points, "
-                                  f"classified by ls.classify), None or False; got kind {critical.attrs.get('landscape_kind')!r}.")
-    return critical
-
-
-_KIND_TEXT = {"global_minimum": "global minimum", "strict_saddle": "strict saddle",
-              "non_strict_saddle": "non-strict saddle", "not_critical": "not critical"}
+    if modes is None:
+        cp = critical_points(net, max_count=64)
+        subsets = [tuple(int(k) + 1 for k in np.flatnonzero(row)) for row in cp["learnt"].values]
+    else:
+        subsets = []
+        for S in _subsets(modes):
+            try:
+                subsets.append(check_subset(net, S))
+            except LandscapeError:  # not admissible: a zero singular value, over the bottleneck, depth 1
+                continue
+    out = []
+    for S in subsets:
+        W = representative(net, S)
+        out.append((label(S), rank_criterion(net, W, S), net.flatten(W)))
+    return out
 
 
 def _kind_text(kind):
-    return _KIND_TEXT.get(str(kind), str(kind).replace("_", " "))
+    return kind_label(kind) if kind else ""
 
 
-def quotient_scene(net, *, trajectories=(), manifolds=(), surfaces=(), critical=None, modes=None,
+def quotient_scene(net, *, trajectories=(), manifolds=(), surfaces=(), orbits=(), critical=None, modes=None,
                    coordinates="quotient", axis_titles=None, size="medium", title=None, box=True):
     """A 3-D scene in quotient coordinates (or a PCA): box, labelled critical points, flows, sets, surfaces.
 
@@ -276,16 +304,22 @@ def quotient_scene(net, *, trajectories=(), manifolds=(), surfaces=(), critical=
         values), starts (black sphere) and ends (black cube) marked.
     manifolds : sequence of xarray.Dataset
         ``submanifolds`` datasets: each branch a line, stable blue and unstable red.
+    orbits : sequence of (str, ndarray of shape (n, n_params))
+        More lines of the sets, drawn like the branches of ``manifolds``: ``(kind, samples)``
+        with kind ``"stable"`` or ``"unstable"``, labelled like that kind's branches (e.g. the
+        forward orbits of the ends of unstable branches: the unstable set is invariant).
     surfaces : sequence of xarray.Dataset
         Datasets with ``points (vertex, param)`` and ``triangles (face, corner)`` (kind
         ``manifold_surface``, or hand-made ones), drawn as translucent meshes, red for an
         unstable and blue for a stable surface (attribute ``kind``/``manifold_kind``).
     critical : xarray.Dataset, None or False
-        The critical points to mark, as classified by :func:`landscape.classify` (read,
-        never recomputed); None computes them (all admissible subsets, at most the 256
-        lowest); False marks none. In quotient coordinates those with ``S`` within the
-        shown modes are marked (the others would share their corners) and each is
-        labelled ``"{1,2} strict saddle"``; in other coordinates their representatives.
+        The critical points to mark: a ``critical_points`` dataset (its kinds read if
+        :func:`landscape.classify` classified it, never recomputed); None builds the
+        representatives ``A*_S`` and names their kind by the rank criterion of spec 3.4
+        (exact there, no Hessian); False marks none. In quotient coordinates those with
+        ``S`` within the shown modes are marked (the others would share their corners);
+        in other coordinates the representatives (the 64 lowest when None). Each is
+        labelled with ``S`` and its kind, e.g. ``"{1,2} strict saddle"``.
     modes : sequence of 1 to 3 int, optional
         The modes shown (default the first three; see :func:`quotient_axes` for fewer).
     coordinates : "quotient", "pca", sequence of 3 int, or callable
@@ -309,25 +343,16 @@ def quotient_scene(net, *, trajectories=(), manifolds=(), surfaces=(), critical=
     trajs = _trajectory_items(trajectories)
     branch_sets = [(ds, _branches(ds)) for ds in manifolds]
     surfs = _surface_items(surfaces)
-    cp = _critical_dataset(net, critical)
     quotient = isinstance(coordinates, str) and coordinates == "quotient"
     if quotient:
         modes = default_modes(net) if modes is None else check_modes(net, modes)
     elif modes is not None:
         raise LandscapeValueError(f"modes is for quotient coordinates; got coordinates={coordinates!r}.")
-
     # the critical points to mark: (label S, kind, theta)
-    marks = []
-    if cp is not None:
-        learnt = cp["learnt"].values
-        for i in range(cp.sizes["point"]):
-            S = tuple(int(k) + 1 for k in np.flatnonzero(learnt[i]))
-            if quotient and not set(S) <= set(modes):
-                continue
-            kind = str(cp["kind"].values[i]) if "kind" in cp.variables else "critical point"
-            marks.append((str(cp["subset"].values[i]), kind, cp["theta"].values[i], float(cp["loss"].values[i])))
+    marks = _critical_marks(net, critical, modes if quotient else None)
 
     everything = [t for t, _ in trajs] + [b for _, bs in branch_sets for _, b in bs] + [p for p, _, _, _ in surfs]
+    everything += [np.atleast_2d(np.asarray(o, float)) for _, o in orbits]
     everything += [m[2][None, :] for m in marks]
     how = ""
     if quotient:
@@ -363,40 +388,50 @@ def quotient_scene(net, *, trajectories=(), manifolds=(), surfaces=(), critical=
     scene = Scene3D(title="", axis_titles=titles, size=size)
     # box edges first (behind everything)
     if quotient and box:
-        _add_box(scene, net, modes, cp)
+        _add_box(scene, net, modes)
     corner_pts = np.array([to3(m[2][None, :])[0] for m in marks]) if marks else np.zeros((0, 3))
-    geometry = [to3(t) for t, _ in trajs] + [to3(b) for _, bs in branch_sets for _, b in bs]
-    geometry += [to3(p) for p, _, _, _ in surfs] + [corner_pts]
-    allpts = np.concatenate([g for g in geometry if len(g)] + [np.zeros((0, 3))])
-    allpts = allpts[np.all(np.isfinite(allpts), axis=1)]
-    if scene.paths:
-        allpts = np.concatenate([allpts] + [p.points for p in scene.paths])
-    span = float(np.ptp(allpts, axis=0).max()) if len(allpts) else 1.0
-    span = span or 1.0
-
-    for points, tri, kind, label in surfs:
-        xyz = to3(points)
-        scene.add_surface(xyz, tri, color=COLORS.get(kind, SURFACE_COLOR), opacity=0.4, label=label)
+    lines = []  # (kind, xyz, label) of the stable/unstable branches, cut where they leave the view
     for ds, bs in branch_sets:
         subset = ds.attrs.get("subset", "")
         for kind, samples in bs:
-            scene.add_path(to3(samples), color=COLORS.get(kind, "#333333"), width=5,
-                           label=f"{kind} set" + (f" of S = {subset}" if subset else ""))
+            xyz = to3(samples)
+            lines.append((kind, _within_view(net, modes, xyz) if quotient else xyz,
+                          f"{kind} set" + (f" of S = {subset}" if subset else "")))
+    for kind, samples in orbits:
+        samples = np.asarray(samples, float)
+        samples = samples[np.all(np.isfinite(samples), axis=1)]
+        if len(samples) >= 2:
+            xyz = to3(samples)
+            label = next((lab for k, _, lab in lines if k == kind), f"{kind} set")  # one legend entry per kind
+            lines.append((str(kind), _within_view(net, modes, xyz) if quotient else xyz, label))
+    traj_xyz = [to3(t) for t, _ in trajs]
+    surf_xyz = [to3(p) for p, _, _, _ in surfs]
+    geometry = traj_xyz + [xyz for _, xyz, _ in lines] + surf_xyz + [corner_pts] + [p.points for p in scene.paths]
+    allpts = np.concatenate([g for g in geometry if len(g)] + [np.zeros((0, 3))])
+    allpts = allpts[np.all(np.isfinite(allpts), axis=1)]
+    span = float(np.ptp(allpts, axis=0).max()) if len(allpts) else 1.0
+    span = span or 1.0
+
+    for (_, tri, kind, label), xyz in zip(surfs, surf_xyz):
+        scene.add_surface(xyz, tri, color=COLORS.get(kind, SURFACE_COLOR), opacity=0.4, label=label)
+    for kind, xyz, label in lines:
+        scene.add_path(xyz, color=COLORS.get(kind, "#333333"), width=SET_WIDTH, label=label)
     from ._scenes import TRAJECTORY_LABEL
 
     radius = 0.006 * span
-    for theta, values in trajs:
-        xyz = to3(theta)
+    for (_, values), xyz in zip(trajs, traj_xyz):
         scene.add_path(xyz, values=values, radius=radius, label=TRAJECTORY_LABEL)
         scene.mark_ends(xyz, 2.6 * radius)
     if marks:
         by_kind = {}
-        for (S, kind, _, _), q in zip(marks, corner_pts):
+        for (S, kind, _), q in zip(marks, corner_pts):
             by_kind.setdefault(kind, []).append(q)
         for kind, qs in by_kind.items():
             scene.add_markers(np.array(qs), color=COLORS.get(kind, "#555555"), radius=0.018 * span,
-                              label=f"{_kind_text(kind)} (S)")
-        scene.add_labels(corner_pts, [f"{S} {_kind_text(kind)}" for S, kind, _, _ in marks])
+                              label=f"{_kind_text(kind)} (S)" if kind else "critical points (S)")
+        # each label just above its marker (a label's box starts at its anchor and would hide the marker)
+        lift = np.array([0.0, 0.0, LABEL_LIFT * 0.018 * span])
+        scene.add_labels(corner_pts + lift, [f"{S} {_kind_text(kind)}".strip() for S, kind, _ in marks])
     if title is None:
         what = (", ".join(f"sigma_{m} = {net.sigma[m - 1]:.3g}" for m in modes)) if quotient else ""
         title = f"{net.widths}: {how}" + (f" ({what})" if what else "") + ("; colour: loss" if trajs else "")
@@ -410,7 +445,39 @@ def quotient_scene(net, *, trajectories=(), manifolds=(), surfaces=(), critical=
     return scene
 
 
-def _add_box(scene, net, modes, cp):
+#: stable/unstable branches are drawn until they leave the view: each p_k within VIEW_MARGIN * sigma_1 of
+#: [0, sigma_k], and (when the loss is an axis) the loss at most VIEW_LOSS * L_{} (the highest critical value)
+VIEW_MARGIN, VIEW_LOSS = 1.0, 1.5
+#: line width of the stable and unstable sets (pixels at the medium size)
+SET_WIDTH = 8.0
+
+
+def _within_view(net, modes, xyz):
+    """The first part of a branch ``xyz`` (n, 3) that stays in the view around the box, ended where it leaves it
+    (branches grown backward in time run off to large weights and would dwarf the box)."""
+    s1 = float(np.max(net.sigma)) or 1.0
+    sig = net.sigma[np.array(modes) - 1]
+    lo = np.r_[-VIEW_MARGIN * s1 + 0 * sig, -np.inf, -np.inf][:3]
+    hi = np.r_[sig + VIEW_MARGIN * s1, np.inf, np.inf][:3]
+    if len(modes) < 3:
+        hi[2] = VIEW_LOSS * 0.5 * float(np.sum(net.sigma ** 2))
+    if len(modes) == 1:
+        lo[1], hi[1] = -np.inf, VIEW_MARGIN * s1 + s1
+    inside = np.all((xyz >= lo) & (xyz <= hi), axis=1)
+    if inside.all():
+        return xyz
+    stop = int(np.argmin(inside))
+    if stop == 0:
+        return xyz[:0]
+    a, b = xyz[stop - 1], xyz[stop]  # the segment leaving the view: keep it up to the view's boundary
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t_hi = np.where(b > hi, (hi - a) / (b - a), np.inf)
+        t_lo = np.where(b < lo, (lo - a) / (b - a), np.inf)
+    t = float(np.clip(np.min(np.r_[t_hi, t_lo]), 0.0, 1.0))
+    return np.vstack([xyz[:stop], a + t * (b - a)])
+
+
+def _add_box(scene, net, modes):
     """The box edges: between corners that differ in one shown mode (exact curves when the loss is an axis)."""
     sigma = net.sigma
     if len(modes) == 3:

@@ -256,6 +256,17 @@ def scalar_scene(sigma=3.0, size="medium", extent=2.0, trajectories=(), manifold
     return scene
 
 
+def _quotient_default(net, coordinates):
+    """Whether a scene is drawn in quotient coordinates: asked for, or by default with two modes or more."""
+    from ._quotient import uses_quotient
+
+    if isinstance(coordinates, str):
+        if coordinates not in ("quotient", "pca"):
+            raise LandscapeValueError(f"coordinates must be 'quotient', 'pca' or 3 parameter indices; got {coordinates!r}.")
+        return coordinates == "quotient"
+    return coordinates is None and uses_quotient(net)
+
+
 def _stage_points(ds, it):
     """For each stage of an itinerary: the index of the trajectory sample resting there."""
     t = ds["time"].values
@@ -270,9 +281,12 @@ def trajectory_scene(ds, size="medium", title=None, itinerary=None, coordinates=
     """Gradient-flow trajectories in 3D: tubes coloured by the loss, starts and ends marked.
 
     A scalar depth-3 network is drawn in its own coordinates with the critical set
-    (:func:`scalar_scene`); a larger one in ``coordinates`` or a PCA projection fitted on
-    all runs, with the critical points a single run visits (from ``itinerary``) marked
-    and labelled with their subset ``S`` and critical value.
+    (:func:`scalar_scene`). A network with two modes or more is drawn by default in
+    quotient coordinates (:func:`~landscape.render.quotient_scene`: ``p_k = u_k^T P v_k``,
+    every critical point at a labelled corner of a box). Otherwise, or with
+    ``coordinates="pca"`` or parameter indices, in those coordinates or a PCA projection
+    fitted on all runs, with the critical points a single run visits (from
+    ``itinerary``) marked and labelled with their subset ``S`` and critical value.
 
     Parameters
     ----------
@@ -281,9 +295,11 @@ def trajectory_scene(ds, size="medium", title=None, itinerary=None, coordinates=
     size : {"small", "medium", "large"} or (width, height), default="medium"
     title : str, optional
     itinerary : xarray.Dataset, optional
-        The run's itinerary (:func:`landscape.itinerary`); only used for a single run.
-    coordinates : sequence of 3 int, optional
-        Parameter indices to show instead of PCA.
+        The run's itinerary (:func:`landscape.itinerary`); only used for a single run
+        outside quotient coordinates.
+    coordinates : "quotient", "pca" or sequence of 3 int, optional
+        Default: ``"quotient"`` for networks with two modes or more, else PCA (the
+        weights themselves up to three parameters). Three ints: parameter indices.
 
     Returns
     -------
@@ -293,6 +309,11 @@ def trajectory_scene(ds, size="medium", title=None, itinerary=None, coordinates=
 
     net = network_of(ds)
     runs = [ds.isel(run=i) for i in range(ds.sizes["run"])] if "run" in ds.dims else [ds]
+    if _quotient_default(net, coordinates):
+        from ._quotient import quotient_scene
+
+        return quotient_scene(net, trajectories=[ds], size=size, title=title)
+    coordinates = None if isinstance(coordinates, str) else coordinates  # "pca"
     if net.widths == (1, 1, 1, 1) and coordinates is None:
         trajs = [(r["theta"].values, r["loss"].values) for r in runs]
         return scalar_scene(float(net.sigma[0]), size, trajectories=trajs, title=title or "gradient-flow trajectories")
@@ -324,7 +345,10 @@ def manifold_scene(ds, size="medium", title=None, coordinates=None):
     """Stable (blue) and unstable (red) sets of a critical point, its subset ``S`` labelled.
 
     A scalar depth-3 network is drawn with its critical set (:func:`scalar_scene`); a
-    larger one in ``coordinates`` or a PCA projection of the samples.
+    network with two modes or more by default in quotient coordinates
+    (:func:`~landscape.render.quotient_scene`: the sets attached to their corner of the
+    box, every critical point labelled); otherwise, or with ``coordinates="pca"`` or
+    parameter indices, in those coordinates or a PCA projection of the samples.
 
     Parameters
     ----------
@@ -332,7 +356,8 @@ def manifold_scene(ds, size="medium", title=None, coordinates=None):
         A ``submanifolds`` dataset.
     size : {"small", "medium", "large"} or (width, height), default="medium"
     title : str, optional
-    coordinates : sequence of 3 int, optional
+    coordinates : "quotient", "pca" or sequence of 3 int, optional
+        As for :func:`trajectory_scene`.
 
     Returns
     -------
@@ -341,6 +366,13 @@ def manifold_scene(ds, size="medium", title=None, coordinates=None):
     from ..io import network_of
 
     net = network_of(ds)
+    if _quotient_default(net, coordinates):
+        from ._quotient import quotient_scene
+
+        subset = ds.attrs.get("subset", "")
+        return quotient_scene(net, manifolds=[ds], size=size, title=title or f"stable (blue) / unstable (red) sets "
+                              f"of S = {subset} in quotient coordinates p_k = u_k^T P v_k")
+    coordinates = None if isinstance(coordinates, str) else coordinates  # "pca"
     if net.widths == (1, 1, 1, 1) and coordinates is None:
         return scalar_scene(float(net.sigma[0]), size, manifolds=ds,
                             title=title or "stable (blue) and unstable (red) sets of the origin")

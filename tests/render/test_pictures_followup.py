@@ -66,7 +66,7 @@ def test_scalar_depth_two_scene_has_a_third_axis_with_depth(tmp_path):
 def test_depth_one_straight_line_scene_in_pca(tmp_path):
     """Depth 1: dW/dt = Sigma - W, a straight line to Sigma; PCA has one component."""
     ds, it = _flow([2, 3], [2.0, 1.0], seed=1)
-    scene = trajectory_scene(ds, itinerary=it)
+    scene = trajectory_scene(ds, itinerary=it, coordinates="pca")
     assert scene.axis_titles[0] == "PC1 (100.0%)"
     assert scene.axis_titles[1:] == ("PC2 (0.0%)", "PC3 (0.0%)")
     path = scene.paths[0].points

@@ -14,9 +14,11 @@ import pytest
 import xarray as xr
 
 import landscape as ls
+from landscape.render import kind_label
 from landscape.render import save_png
 from landscape.render._quotient import (
     BOX_COLOR,
+    LABEL_LIFT,
     quotient_axes,
     quotient_coordinates,
     quotient_scene,
@@ -191,8 +193,10 @@ def test_scene_marks_and_labels_every_corner_with_its_subset_and_kind(flows3):
     (labels,) = scene.labels
     texts = dict(zip(labels.texts, map(tuple, labels.points)))
     assert set(texts) == {f"{S} {kind}" for S, kind in KINDS3.items()}
-    for text, where in texts.items():
-        np.testing.assert_allclose(where, corner_of(text.split(" ")[0], NET3[1]), atol=1e-12)
+    radius = scene.markers[-1].radius
+    for text, where in texts.items():  # just above the corner's marker
+        np.testing.assert_allclose(where, corner_of(text.split(" ")[0], NET3[1]) + [0, 0, LABEL_LIFT * radius],
+                                   atol=1e-12)
     # markers coloured by kind, at the same corners
     colors = {"global minimum": GREEN, "strict saddle": ORANGE, "non-strict saddle": PURPLE}
     for kind, color in colors.items():
@@ -281,10 +285,12 @@ def test_two_mode_network_draws_corners_at_their_critical_values():
     scene = quotient_scene(net, size="small")
     assert scene.axis_titles == ("p_1", "p_2", "loss L")
     (labels,) = scene.labels
+    lift = LABEL_LIFT * scene.markers[0].radius
     for text, where in zip(labels.texts, labels.points):
         S = text.split(" ")[0]
         c = corner_of(S, [2.0, 1.0])
-        np.testing.assert_allclose(where, [c[0], c[1], 0.5 * np.sum((np.array([2.0, 1.0]) - c) ** 2)], atol=1e-12)
+        np.testing.assert_allclose(where, [c[0], c[1], 0.5 * np.sum((np.array([2.0, 1.0]) - c) ** 2) + lift],
+                                   atol=1e-12)
     box = [p for p in scene.paths if p.color == BOX_COLOR]
     assert len(box) == 4  # {} - {1}, {} - {2}, {1} - {1,2}, {2} - {1,2}
     for p in box:  # exact loss along P = Sigma_S + t sigma_k e_k f_k^T
@@ -322,3 +328,53 @@ def test_surfaces_are_translucent_meshes_in_quotient_coordinates():
     np.testing.assert_array_equal(surf.triangles, ds.triangles.values)
     with pytest.raises(ValueError, match="surfaces must be datasets with variables 'points'"):
         quotient_scene(net, surfaces=[ds.drop_vars("triangles")])
+
+
+def test_default_kinds_match_the_classification():
+    """Without a dataset the kinds come from the rank criterion at the representatives: the same as ls.classify."""
+    for widths, sigma in (([3, 3, 3, 3], [3.0, 2.0, 1.0]), ([3, 2, 4, 3], [3.0, 2.0, 1.0]), ([2, 3, 2], [2.0, 1.0])):
+        net = ls.LinearNetwork(widths, sigma)
+        cp = ls.classify(ls.critical_points(net))
+        by_default = quotient_scene(net, size="small")
+        given = quotient_scene(net, critical=cp, size="small")
+        assert sorted(by_default.labels[0].texts) == sorted(given.labels[0].texts), widths
+        expected = {f"{S} {kind_label(k)}" for S, k in zip(cp.subset.values, cp.kind.values)}
+        assert set(given.labels[0].texts) == expected
+        assert not quotient_scene(net, critical=False, size="small").labels
+
+
+def test_trajectory_and_manifold_scenes_default_to_quotient_coordinates(flows3):
+    from landscape.render import manifold_scene, trajectory_scene
+
+    net, small, _ = flows3
+    scene = trajectory_scene(small, "small")
+    assert scene.axis_titles == ("p_1", "p_2", "p_3") and len(scene.labels[0].texts) == 8
+    (tube,) = [p for p in scene.paths if p.values is not None]
+    np.testing.assert_allclose(tube.points, quotient_coordinates(net, small.theta.values), atol=1e-12)
+    assert trajectory_scene(small, "small", coordinates="pca").axis_titles[0].startswith("PC1")
+    with pytest.raises(ValueError, match="coordinates must be 'quotient', 'pca' or 3 parameter indices"):
+        trajectory_scene(small, "small", coordinates="umap")
+    sm = ls.submanifolds(net, ls.representative(net, (1,)), n_points=10, max_stable=2)
+    scene = manifold_scene(sm, "small")
+    assert scene.axis_titles == ("p_1", "p_2", "p_3") and "S = {1}" in scene.title
+    lines = [p for p in scene.paths if p.color in (RED, "#1f5fbf")]
+    assert {p.label for p in lines} == {"stable set of S = {1}", "unstable set of S = {1}"}
+    for p in lines:  # every set starts at the corner of its saddle, (sigma_1, 0, 0)
+        assert np.linalg.norm(p.points[0] - [3.0, 0.0, 0.0]) < 0.05
+    # a one-mode network keeps the weights / PCA
+    one = ls.LinearNetwork([3, 2, 1], [2.0])
+    flow = ls.gradient_flow(one, ls.init.gaussian(one, 0.3, rng=0), 5.0, n_points=20)
+    assert trajectory_scene(flow, "small").axis_titles[0].startswith("PC1")
+
+
+def test_one_mode_fallback_and_orbits():
+    net = ls.LinearNetwork([2, 3, 1], [2.0])
+    scene = quotient_scene(net, modes=(1,), size="small")
+    assert scene.axis_titles == ("p_1", "|P - p_1 u v^T|", "loss L")
+    (labels,) = scene.labels
+    assert sorted(t.split(" ")[0] for t in labels.texts) == ["{1}", "{}"]
+    orbit = np.array([net.flatten(ls.representative(net, ())) + 0.0, net.flatten(ls.representative(net, (1,)))])
+    scene = quotient_scene(net, modes=(1,), orbits=[("unstable", orbit)], size="small")
+    (line,) = [p for p in scene.paths if p.color == RED]
+    np.testing.assert_allclose(line.points, [[0.0, 0.0, 2.0], [2.0, 0.0, 0.0]], atol=1e-12)
+    assert line.label == "unstable set"

@@ -280,13 +280,15 @@ def test_trajectory_is_drawn_coloured_by_its_loss(tmp_path, scenes):
     mesh = tube["mesh"]
     np.testing.assert_allclose([mesh["value"].min(), mesh["value"].max()], [lo, hi], rtol=1e-9)
     img = read_rgb(written[0])
-    # the start (black sphere), the end (black cube) and the saddles visited (grey, labelled) are marked; the
-    # tube's colour is checked along its centre line (the picture's projection), clear of markers and labels
-    from landscape.render import project
+    # the start (black sphere), the end (black cube) and the critical points (coloured by kind, labelled) are
+    # marked; the tube's colour is checked along its centre line (the picture's projection: quotient coordinates
+    # (p_1, p_2, loss) of this two-mode network), clear of markers and labels
+    from landscape.render import quotient_axes
 
-    marks = [a for a in scene["actors"] if a["color"] in ("#000000", "#555555") and a["mesh"] is not None]
+    marks = [a for a in scene["actors"] if a["color"] in ("#000000", GREEN, ORANGE, PURPLE) and a["mesh"] is not None]
     assert len([a for a in marks if a["color"] == "#000000"]) == 2
-    xyz, _ = project(traj.theta.values)
+    xyz, titles = quotient_axes(net, traj.theta.values)
+    assert titles == ("p_1", "p_2", "loss L")
     s = np.linspace(0, len(xyz) - 1, 4000)
     centre = np.column_stack([np.interp(s, np.arange(len(xyz)), xyz[:, k]) for k in range(3)])
     value = np.interp(s, np.arange(len(xyz)), traj.loss.values)
@@ -400,22 +402,43 @@ def test_matrix_saddle_sets_drawn_from_their_samples(tmp_path, scenes):
     net = ls.LinearNetwork(*NET)
     W = ls.representative(net, (1,))
     sm = ls.submanifolds(net, W, n_points=12, max_stable=2)
-    render_one(sm, tmp_path / "sm.png")
+    from landscape.render import render
+
+    render(sm, tmp_path / "sm.png", size="medium")  # the unstable branch stops at L = 0.25: medium shows it long enough
+    assert_not_blank(tmp_path / "sm.png")
     (scene,) = scenes
     kinds = [(k, th) for k, th in branches(sm) if len(th) >= 2]
     lines = [a for a in scene["actors"] if a["color"] in (BLUE, RED) and a["mesh"] is not None and a["mesh"].n_points]
     assert len(lines) == len(kinds) and {k for k, _ in kinds} == {"stable", "unstable"}
-    # the lines are one affine projection of the branches' samples (PCA), in branch order
-    theta = np.concatenate([th for _, th in kinds])
-    xyz = np.concatenate([np.asarray(a["mesh"].points) for a in lines])
-    X = np.c_[theta, np.ones(len(theta))]
-    assert X.shape[0] > X.shape[1] + 3
-    fit, *_ = np.linalg.lstsq(X, xyz, rcond=None)
-    assert np.abs(X @ fit - xyz).max() <= 1e-6 * (1 + np.abs(xyz).max())
-    for (kind, _), actor in zip(kinds, lines):
+    # the lines are the branches' samples in quotient coordinates (p_1, p_2, loss), in branch order, each up
+    # to where it leaves the view around the box (p_k within sigma_1 of [0, sigma_k], loss <= 1.5 L_{})
+    from landscape.render import quotient_axes
+
+    L_top = 0.5 * (2.0**2 + 1.0**2)
+    lo, hi = np.array([-2.0, -2.0, -np.inf]), np.array([4.0, 3.0, 1.5 * L_top])
+    for (kind, th), actor in zip(kinds, lines):
+        xyz = quotient_axes(net, th)[0]
+        drawn = np.asarray(actor["mesh"].points)
+        inside = np.all((xyz >= lo) & (xyz <= hi), axis=1)
+        n = int(np.argmin(inside)) if not inside.all() else len(xyz)  # samples in the view
+        np.testing.assert_allclose(drawn[:n], xyz[:n], atol=1e-5)
+        if n < len(xyz):  # then one more point: where the segment leaving the view crosses its boundary
+            assert len(drawn) == n + 1
+            a, b, q = xyz[n - 1], xyz[n], drawn[n]
+            t = np.dot(q - a, b - a) / np.dot(b - a, b - a)
+            np.testing.assert_allclose(q, a + t * (b - a), atol=1e-4 * (1 + np.abs(b).max()))
+            assert np.isclose(np.abs(np.r_[q - lo, hi - q]), 0, atol=1e-4).any()
+        else:
+            assert len(drawn) == n
         assert actor["color"] == (BLUE if kind == "stable" else RED), kind
-    centre = np.r_[net.flatten(W), 1.0] @ fit
-    drawn = [(kind, np.asarray(a["mesh"].points)) for (kind, _), a in zip(kinds, lines)]
+    centre = quotient_axes(net, W)[0]
+    np.testing.assert_allclose(centre, [2.0, 0.0, 0.5], atol=1e-12)  # S = {1}: p = (sigma_1, 0), L = 1^2 / 2
+    drawn = []  # branches related by a symmetry of the seeds coincide in quotient coordinates: check each once
+    for (kind, _), a in zip(kinds, lines):
+        q = np.asarray(a["mesh"].points)
+        if not any(k == kind and u.shape == q.shape and np.allclose(u, q, atol=1e-6) for k, u in drawn):
+            drawn.append((kind, q))
+    assert {k for k, _ in drawn} == {"stable", "unstable"}
     assert_sets_coloured(read_rgb(tmp_path / "sm.png"), scene, drawn, centre)
 
 
@@ -614,6 +637,10 @@ CHECKS = {"plot_g1_phase_portrait": _g1, "plot_g2_scalar_depth3": _g2, "plot_g3_
           "plot_g4_simultaneous_learning": _g4, "plot_g5_hessian_spectra": _g5, "plot_g6_arc_profiles": _g6,
           "plot_g7_gd_vs_gf": _g7, "plot_g8_rank_change": _g8, "plot_digits_sequential": _digits,
           "plot_plateau_fraction": _plateaus}
+
+from tests.render.gallery_checks_quotient import QUOTIENT_CHECKS  # noqa: E402 - its checks use the helpers above
+
+CHECKS.update(QUOTIENT_CHECKS)
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda s: s.stem)
