@@ -51,14 +51,23 @@ def _quotient_3333(data, scenes, image):
 
 def _manifolds_121(data, scenes, image):
     net, sigma = data["net"], data["sigma"]
+    # the surfaces (grown by ls.manifold_surface, or the closed forms where it is missing) are the exact sets
     for name, sign in (("unstable", 1.0), ("stable", -1.0)):
         pts = data[name].points.values
-        np.testing.assert_allclose(pts[:, 2:], sign * pts[:, :2], atol=0)  # W_2 = +-W_1^T
+        np.testing.assert_allclose(pts[:, 2:], sign * pts[:, :2], atol=1e-6)  # W_2 = +-W_1^T
+        r2 = np.sum(pts[:, :2] ** 2, axis=1)
+        assert r2.max() > 0.75 * sigma  # they reach out: most of the disk, the plane to |v| ~ 1
         if name == "unstable":
-            assert np.all(np.sum(pts[:, :2] ** 2, axis=1) < sigma)  # the open disk |v|^2 < sigma
+            assert np.all(r2 < sigma)  # the open disk |v|^2 < sigma
         for p in pts[::11]:  # invariance: the flow's field keeps W_2 = +-W_1^T
             g = net.gradient(net.unflatten(p))
-            np.testing.assert_allclose(g[1].ravel(), sign * g[0].ravel(), atol=1e-12)
+            np.testing.assert_allclose(g[1].ravel(), sign * g[0].ravel(), atol=1e-8)
+        tri = data[name].triangles.values
+        assert tri.shape[1] == 3 and tri.min() >= 0 and tri.max() < len(pts)
+    drawn = [a for a in scenes["manifolds_121.png"]["actors"] if a["mesh"] is not None and a["mesh"].n_cells
+             and a["color"] in ("#d62728", "#1f5fbf") and a["mesh"].n_points in
+             (data["unstable"].sizes["vertex"], data["stable"].sizes["vertex"])]
+    assert len(drawn) == 2  # both meshes drawn, every vertex
     flows = data["flows"]
     assert np.all(flows.loss.values[:, -1] < 1e-8)  # every flow reaches a global minimum
     th = flows.theta.values[:, -1]
