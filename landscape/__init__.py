@@ -19,7 +19,7 @@ Critical points
     :func:`fiber_dimension` (:mod:`landscape.critical`)
 Stability
     :func:`hessian_inertia`, :func:`extreme_eigenpairs`, :func:`spectral_density`,
-    :func:`classify`, :func:`submanifolds`, arcs in
+    :func:`classify`, :func:`submanifolds`, :func:`manifold_surface`, arcs in
     :mod:`landscape.stability`
 Storage
     :func:`save`, :func:`load`, :func:`weights_at`, :func:`network_of` (:mod:`landscape.io`)
@@ -61,6 +61,7 @@ from .critical import (
 )
 from .dynamics import closed_forms, gradient_descent, gradient_flow, itinerary
 from .stability import classify, extreme_eigenpairs, hessian_inertia, spectral_density, submanifolds
+from .stability import manifold_surface
 from .io import load, network_of, save, weights_at
 
 __all__ = [
@@ -89,6 +90,7 @@ __all__ = [
     "spectral_density",
     "classify",
     "submanifolds",
+    "manifold_surface",
     "gradient_flow",
     "gradient_descent",
     "itinerary",

@@ -484,10 +484,15 @@ def _add_box(scene, net, modes):
         corners = [c for c in _subsets(modes)]
         edges = [(a, b) for a, b in combinations(corners, 2) if len(set(a) ^ set(b)) == 1]
     else:  # only admissible corners: the loss axis makes the edges curves of P = Sigma_S + t sigma_k e_k f_k^T
+        from ..critical._subsets import check_subset
+        from ..errors import LandscapeError
+
         admissible = []
         for c in _subsets(modes):
-            if len(c) <= net.rank and all(sigma[k - 1] > 0 for k in c):
-                admissible.append(c)
+            try:
+                admissible.append(check_subset(net, c))
+            except LandscapeError:  # a zero singular value, over the bottleneck, or depth 1 (only the minimum)
+                continue
         edges = [(a, b) for a, b in combinations(admissible, 2) if len(set(a) ^ set(b)) == 1]
     t = np.linspace(0.0, 1.0, 2 if len(modes) == 3 else 41)
     for a, b in edges:

@@ -12,6 +12,7 @@
 :func:`classify_direction`            stable / unstable / neutral, with the order
 :func:`insertion_arc`, :func:`removal_arc`, :func:`exchange_arc`, :func:`gauge_arc`
 :func:`submanifolds`                  directions and flow-grown samples of W^s, W^u
+:func:`manifold_surface`              a 2-D stable or unstable manifold as a triangle mesh
 ====================================  ================================================
 """
 
@@ -34,9 +35,10 @@ from ._density import spectral_density
 from ._eigen import BudgetExceededError, extreme_eigenpairs
 from ._inertia import DENSE_LIMIT, aligned_form, hessian_inertia, is_mode_aligned, structured_spectrum, zero_band
 from ._manifolds import submanifolds
+from ._surface import manifold_surface
 
 __all__ = ["hessian_inertia", "structured_spectrum", "aligned_form", "is_mode_aligned", "DENSE_LIMIT", "zero_band",
            "recover_alignment", "Alignment", "extreme_eigenpairs", "spectral_density", "BudgetExceededError", "classify",
            "rank_criterion", "NotCriticalError", "arc_polynomial", "leading_term", "classify_direction",
            "insertion_direction", "free_chain", "escape_directions", "insertion_arc", "removal_arc", "exchange_arc", "gauge_arc",
-           "submanifolds"]
+           "submanifolds", "manifold_surface"]
