@@ -128,6 +128,8 @@ def _real_datasets(tmp_path):
         "classification_minimum": ls.classify(net, ls.representative(net, [1, 2])),
         "classification_not_critical": ls.classify(net, W0),
         "submanifolds": ls.submanifolds(net, ls.representative(net, [2]), n_points=4, max_stable=2),
+        "manifold_surface": ls.manifold_surface(net, ls.representative(net, []), "stable", max_distance=0.1,
+                                                delta=0.05),
         "sweep": sweep([net, ([2, 2, 2], [2.0, 1.0])], inits=("gaussian", "balanced"), scales=[0.05, 0.5], seeds=2,
                        t_end=10.0, n_points=30, processes=False, n_workers=1, progress=False,
                        directory=tmp_path / "sweep"),
@@ -160,7 +162,7 @@ def test_real_datasets_cover_every_kind(real):
                                   "critical_values", "fiber", "fiber_dimension", "inertia_structured",
                                   "inertia_dense_vectors", "inertia_lanczos", "inertia_krylov", "inertia_density",
                                   "eigenpairs", "eigenpairs_dense", "spectral_density", "classification_strict",
-                                  "classification_minimum", "classification_not_critical", "submanifolds", "sweep",
+                                  "classification_minimum", "classification_not_critical", "submanifolds", "manifold_surface", "sweep",
                                   "estimator_trajectory", "estimator_itinerary"])
 @pytest.mark.parametrize("loaded", [False, True], ids=["memory", "file"])
 def test_every_variable_coordinate_and_dimension_is_documented(real, page, name, loaded):

@@ -64,12 +64,14 @@ def _build(name):
         return ls.extreme_eigenpairs(net, W0, k=2, method="krylov")
     if name == "spectral_density":
         return ls.spectral_density(net, W0, n_probes=3, n_steps=6, n_grid=40)
+    if name == "manifold_surface":
+        return ls.manifold_surface(net, ls.representative(net, []), "unstable", max_distance=0.1, delta=0.05)
     raise AssertionError(name)
 
 
 CASES = ["trajectory", "trajectory_batched", "gradient_descent", "itinerary", "critical_points",
          "critical_points_classified", "critical_values", "fiber", "fiber_dimension", "inertia", "classification",
-         "submanifolds", "sweep", "inertia_density", "eigenpairs", "spectral_density"]
+         "submanifolds", "sweep", "inertia_density", "eigenpairs", "spectral_density", "manifold_surface"]
 
 
 @pytest.fixture(scope="module")

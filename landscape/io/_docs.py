@@ -122,6 +122,13 @@ def _submanifolds(net):
     return submanifolds(net, representative(net, []), n_points=5)
 
 
+def _manifold_surface(net):
+    from ..critical import representative
+    from ..stability import manifold_surface
+
+    return manifold_surface(net, representative(net, []), "unstable", max_distance=0.1, delta=0.05)
+
+
 def _eigenpairs(net):
     from ..stability import extreme_eigenpairs
 
@@ -162,6 +169,7 @@ EXAMPLES = {
     "sweep": (("ls.sweep(networks, inits, scales, seeds)", "", _sweep),),
     "eigenpairs": (("ls.extreme_eigenpairs(net, W, k)", "", _eigenpairs),),
     "spectral_density": (("ls.spectral_density(net, W)", "", _spectral_density),),
+    "manifold_surface": (("ls.manifold_surface(net, W_star, kind)", "", _manifold_surface),),
 }
 
 

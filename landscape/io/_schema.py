@@ -58,6 +58,8 @@ KINDS = {
     # issue 12: curvature at any point (extreme eigenpairs, spectral density)
     "eigenpairs": ("eigenvalues", "residual"),
     "spectral_density": ("density", "n_negative_estimate"),
+    # issue 11: a 2-D stable or unstable manifold as a triangle mesh
+    "manifold_surface": ("points", "triangles", "geodesic_distance", "loss"),
 }
 
 _ONE = "1"  # the UDUNITS dimensionless unit: every quantity here is dimensionless
@@ -200,6 +202,23 @@ METADATA = {
     "n_positive_estimate": ("estimated number of Hessian eigenvalues above the zero band", _ONE),
     "lambda_min_estimate": ("smallest quadrature node (an upper bound of the smallest eigenvalue)", _ONE),
     "lambda_max_estimate": ("largest quadrature node (a lower bound of the largest eigenvalue)", _ONE),
+    # --- issue 11: manifold surfaces (triangle meshes grown by geodesic level sets)
+    "vertex": ("vertex of the triangle mesh (0: the critical point W*)", _ONE),
+    "face": ("triangle of the mesh", _ONE),
+    "corner": ("corner of a triangle (0, 1, 2)", _ONE),
+    "generator": ("generating direction of the surface at W* (two)", _ONE),
+    "points": ("vertex weights W_1..W_h flattened row-major (a point of the invariant surface)", _ONE),
+    "triangles": ("vertex indices of the corners of each triangle", _ONE),
+    "geodesic_distance": ("geodesic distance from W* along the surface (sum of the ring steps Delta)", _ONE),
+    "tangency_angle": ("angle (radians) between the flow field and the mesh's local plane at the vertex "
+                       "(NaN where the field vanishes)", _ONE),
+    "conserved_deviation": ("max_i ||C_i(W) - C_i(W*)||_F at the vertex (0 on W^u and W^s)", _ONE),
+    "ring": ("geodesic level set (ring) the vertex was added in (0: the start circle and W*)", _ONE),
+    "stop": ("why growth stopped at the vertex: active, critical_point, critical_set, loss_level, stalled or "
+             "max_distance", _ONE),
+    "directions": ("unit directions at W* spanning the surface's start circle", _ONE),
+    ("manifold_surface", "loss"): ("loss L = 1/2 ||Sigma - W_h...W_1||_F^2 at the vertex", _ONE),
+    ("manifold_surface", "theta_star"): ("weights of the critical point W* whose manifold the surface is", _ONE),
 }
 
 #: Status codes of the integrators (``landscape.dynamics`` ``Status``): meaning -> code

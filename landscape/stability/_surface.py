@@ -1,0 +1,812 @@
+"""2-D stable and unstable manifolds of a critical point as triangle meshes (geodesic level sets).
+
+The surface is grown ring by ring after Krauskopf & Osinga (2003), *Computing geodesic
+level sets on global (un)stable manifolds of vector fields*, SIAM J. Appl. Dyn. Syst. 2(4):
+
+* ring 0 is a small closed curve of radius ``radius`` around ``W*`` in the surface's
+  tangent cone (see *Start* below); ``W*`` itself is vertex 0, joined to ring 0 by a fan;
+* ring ``k + 1`` lies at geodesic distance ``Delta_k`` from ring ``k``: for each point
+  ``p`` of ring ``k`` (or a point interpolated on it) with ring tangent ``t``, the new
+  point is where an orbit of the flow (forward for ``W^u``, the time-reversed flow for
+  ``W^s``), started on ring ``k`` at ``q(s)`` (linear interpolation between ring points),
+  leaves the sphere ``|x - p| = Delta_k`` *in the hyperplane* ``<x - p, t> = 0``; the
+  start ``s`` is found by secant iterations on the signed distance to the hyperplane.
+  Every new point is therefore the end of an orbit that starts on the previous ring:
+  the mesh is invariant up to the integrator's tolerance and the interpolation of the
+  starts (exact where the manifold is a linear space, e.g. the (1, 2, 1) cases);
+* orbits are integrated in arc length, ``dx/dtau = F(x) / sqrt(|F|^2 + f^2)`` (``F`` the
+  flow field, ``f`` a floor far below the field on the surface), with the package's
+  batched Dormand-Prince integrator and its located events (exit from the sphere, loss
+  level, critical set reached); arc length makes the slow escape from a degenerate saddle
+  (time ~ radius^(2 - h)) cost nothing;
+* mesh quality: where neighbouring new points are more than ``max_spacing`` apart a point
+  is inserted (computed from a point interpolated on the previous ring), where they are
+  closer than ``min_spacing`` one is removed; where the angle between consecutive radial
+  steps exceeds ``angle_max`` the ring is recomputed with ``Delta / 2`` (down to
+  ``delta_min``), where all angles stay below ``angle_min`` the next ``Delta`` grows by
+  1.5 (up to ``delta_max``);
+* consecutive rings are stitched into triangles by the ring positions of the new points;
+  points that stopped (loss level or critical set reached) are kept, frozen, in later
+  rings (triangles with a repeated vertex are dropped).
+
+Start. Where the Hessian has at least two eigenvalues of the wanted sign (negative for
+``W^u``, positive for ``W^s``), ring 0 is the circle of radius ``radius`` in the span of
+the two leading eigenvectors (most negative, resp. most positive) or of the given
+``directions``. Where it has fewer (every saddle of depth h >= 3 whose unstable set is
+not second order), the linear eigenspace says nothing and the start is the tangent cone
+of the directional blow-up: the leading homogeneous part of the field at ``W*`` is
+radial along the escape arcs of spec 5.1 (:func:`~landscape.stability.escape_directions`,
+a new path ``E_a, ..., E_b`` through free hidden units, ``Delta L = -c alpha^m + ...``,
+m = b - a + 1 >= 3); every arc obtained by rotating the free unit ``z_i`` of one hidden
+layer inside its free space (``z_i -> cos(phi) z_i + sin(phi) y``, y a second free unit) has
+the same leading term, so the circle ``phi -> W* + radius * d(phi)`` lies in the tangent
+cone of the invariant set (its directions are characteristic: the leading field is
+radial along them); for ``W^s`` the first layer of the arc is negated (odd-order
+half-arc). This is what the module calls ``start="blow_up"``.
+
+Checks stored per vertex: the angle between the flow field and the mesh's local plane
+(best plane through the vertex's edges), the deviation of the conserved quantities from
+those of ``W*`` (points of ``W^u`` and ``W^s`` share ``C_i(W*)``), the loss.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .._validation import check_int, check_positive_float
+from ..core import kernels
+from ..errors import LandscapeValueError
+
+__all__ = ["manifold_surface"]
+
+#: stop codes of vertices (``stop`` variable of the dataset)
+STOP_CODES = ("active", "critical_point", "critical_set", "loss_level", "stalled", "max_distance")
+
+
+# ----------------------------------------------------------------------------- orbits
+class _ArcFlow:
+    """The flow (sign +1) or reversed flow (-1) in arc length, on states ``(x, centre)``.
+
+    The state carries the centre of its stopping sphere (constant), so that per-run
+    spheres survive the integrator's compaction of the working set.
+    """
+
+    def __init__(self, net, sign, floor):
+        self.net = net
+        self.Sigma = net.Sigma
+        self.n = 2 * net.n_params
+        self.m = net.n_params
+        self.sign = 1  # the integrator's time is arc length, forward
+        self.direction = float(sign)
+        self.floor = float(floor)
+        self.nfev = 0
+        self.njev = 0
+        starts = np.concatenate([[0], np.cumsum([a * b for a, b in net.shapes])])
+        self._slices = [(slice(int(starts[i]), int(starts[i + 1])), s) for i, s in enumerate(net.shapes)]
+
+    def layers(self, X):
+        B = X.shape[:-1]
+        return [X[..., sl].reshape(B + shape) for sl, shape in self._slices]
+
+    def raw(self, X):
+        F, L = kernels.flow_field(self.layers(X), self.Sigma)
+        return np.concatenate([f.reshape(X.shape[0], -1) for f in F], axis=1), L
+
+    def field(self, Y, out=None):
+        self.nfev += Y.shape[0]
+        X = Y[:, : self.m]
+        F, L = self.raw(np.ascontiguousarray(X))
+        norm = np.sqrt(np.sum(F * F, axis=1) + self.floor**2)
+        if out is None:
+            out = np.empty(Y.shape)
+        out[:, : self.m] = (self.direction / norm)[:, None] * F
+        out[:, self.m:] = 0.0
+        return out, L
+
+
+def _events(flow, delta, crit, loss_level, kind):
+    from ..dynamics.solvers import Event
+
+    m = flow.m
+    # |field| in arc length is |F| / sqrt(|F|^2 + f^2): |F| < crit  <=>  speed < crit / sqrt(crit^2 + f^2)
+    speed = crit / np.sqrt(crit**2 + flow.floor**2)
+    events = [
+        Event("sphere_exit", lambda Y, F, L: delta - np.sqrt(np.sum((Y[:, :m] - Y[:, m:]) ** 2, axis=1))),
+        Event("critical_set", lambda Y, F, L: np.sqrt(np.sum(F[:, :m] ** 2, axis=1)) - speed),
+    ]
+    if loss_level is not None:
+        lv = float(loss_level)
+        events.append(Event("loss_level", (lambda Y, F, L: L - lv) if kind == "unstable" else (lambda Y, F, L: lv - L)))
+    return events
+
+
+def _exits(flow, starts, centres, delta, crit, loss_level, kind, rtol):
+    """Follow orbits from ``starts`` until they leave the spheres ``|x - centres| = delta``.
+
+    Returns the end points (B, n), the stop code per run (0: left the sphere, else an
+    index into :data:`STOP_CODES`) and the arc length travelled.
+    """
+    from ..dynamics import solvers
+
+    B, m = starts.shape
+    Y0 = np.concatenate([starts, centres], axis=1)
+    events = _events(flow, delta, crit, loss_level, kind)
+    res = solvers.integrate(flow, "dopri5", Y0, np.array([0.0, 6.0 * delta]), rtol=rtol,
+                            atol=rtol * 1e-2 * max(1.0, float(np.abs(starts).max())), events=events, progress=False)
+    Yf = res["Y_final"][:, :m]
+    code = np.full(B, STOP_CODES.index("stalled"))
+    ev = res["event"]
+    code[ev == 0] = 0
+    code[ev == 1] = STOP_CODES.index("critical_set")
+    code[ev == 2] = STOP_CODES.index("loss_level")
+    return Yf, code, res["t_final"]
+
+
+
+def _conserved_projector(net, theta_star):
+    """A map projecting points (B, n) onto ``{C_i(W) = C_i(W*)}`` (Gauss-Newton, least-norm steps).
+
+    Points of ``W^u(W*)`` and ``W^s(W*)`` share the conserved quantities of ``W*``; interpolated
+    orbit starts (chords of the previous ring) are pulled back onto that level set before they
+    are followed. None for depth 1 (no conserved quantity).
+    """
+    if net.depth == 1:
+        return None
+    flow = _ArcFlow(net, 1, 0.0)
+    C0 = kernels.conserved_quantities(flow.layers(theta_star[None, :]))
+    basis = []  # symmetric unit basis of each hidden layer's d_i x d_i matrices
+    for i, d in enumerate(net.widths[1:-1]):
+        for r in range(d):
+            for c in range(r, d):
+                Y = np.zeros((d, d))
+                Y[r, c] = Y[c, r] = 1.0 if r == c else np.sqrt(0.5)
+                basis.append((i, Y))
+
+    def residual(X):
+        C = kernels.conserved_quantities(flow.layers(X))
+        return np.stack([np.einsum("bjk,jk->b", C[i] - C0[i], Y) for i, Y in basis], axis=1)
+
+    def jacobian(X):
+        W = flow.layers(X)
+        rows = []
+        for i, Y in basis:  # <dC_i, Y> = 2 <dW_{i+1}, W_{i+1} Y> - 2 <dW_i, Y W_i>
+            G = [np.zeros_like(w) for w in W]
+            G[i + 1] = 2 * W[i + 1] @ Y
+            G[i] = -2 * Y @ W[i]
+            rows.append(np.concatenate([g.reshape(X.shape[0], -1) for g in G], axis=1))
+        return np.stack(rows, axis=1)  # (B, n_c, n)
+
+    def project(X, iters=4):
+        X = X.copy()
+        for _ in range(iters):
+            r = residual(X)
+            if np.abs(r).max(initial=0.0) < 1e-15 * max(1.0, float(np.abs(X).max())) ** 2:
+                break
+            J = jacobian(X)
+            X -= np.einsum("bcn,bc->bn", J, _lstsq_rows(J, r))
+        return X
+
+    return project
+
+
+def _lstsq_rows(J, r):
+    """Per batch entry, the least-norm ``y`` with ``J J^T y = r`` (so that ``J^T y`` is the step)."""
+    G = J @ np.swapaxes(J, -1, -2)
+    return np.einsum("bij,bj->bi", np.linalg.pinv(G, rcond=1e-10, hermitian=True), r)
+
+
+# ----------------------------------------------------------------------------- rings
+def _interp(X, s):
+    """Points at fractional positions ``s`` of the closed polyline ``X`` (m, n)."""
+    m = X.shape[0]
+    s = np.mod(s, m)
+    i = np.floor(s).astype(int) % m
+    f = (s - np.floor(s))[:, None]
+    return (1 - f) * X[i] + f * X[(i + 1) % m]
+
+
+def _interp_quadratic(X, s):
+    """Points at fractional positions ``s`` of a closed ring by quadratic (3-point Lagrange) interpolation.
+
+    The parabola through the nearest ring point and its neighbours follows a curved ring to
+    third order (a chord only to second order).
+    """
+    m = X.shape[0]
+    s = np.mod(s, m)
+    c = np.round(s).astype(int)
+    u = (s - c)[:, None]  # in [-1/2, 1/2]
+    c %= m
+    return (0.5 * u * (u - 1)) * X[(c - 1) % m] + (1 - u * u) * X[c] + (0.5 * u * (u + 1)) * X[(c + 1) % m]
+
+
+def _tangents(X):
+    """Unit tangents of the closed polyline at its points (central differences)."""
+    T = np.roll(X, -1, axis=0) - np.roll(X, 1, axis=0)
+    return T / np.maximum(np.linalg.norm(T, axis=1, keepdims=True), 1e-300)
+
+
+def _cyc_gap(a, b, m):
+    """Positions from ``a`` forward to ``b`` on a cycle of length m (in (0, m])."""
+    g = np.mod(b - a, m)
+    return np.where(g <= 0, g + m, g)
+
+
+class _Grower:
+    def __init__(self, net, centre, kind, ring0, *, delta, delta_min, delta_max, min_spacing, max_spacing,
+                 angle_min, angle_max, max_distance, loss_level, max_vertices, max_rings, crit, floor, rtol, conserve):
+        self.net = net
+        self.kind = kind
+        self.flow = _ArcFlow(net, +1 if kind == "unstable" else -1, floor=floor)
+        self.project = _conserved_projector(net, centre) if conserve else None
+        self.crit = crit
+        self.rtol = rtol
+        self.delta = delta
+        self.delta_min, self.delta_max = delta_min, delta_max
+        self.min_spacing, self.max_spacing = min_spacing, max_spacing
+        self.angle_min, self.angle_max = angle_min, angle_max
+        self.max_distance = max_distance
+        self.loss_level = loss_level
+        self.max_vertices = max_vertices
+        self.max_rings = max_rings
+        n = centre.size
+        self.points = [centre[None, :], ring0]
+        self.geo = [np.zeros(1), np.full(ring0.shape[0], float(np.linalg.norm(ring0[0] - centre)))]
+        self.ring_id = [np.zeros(1, dtype=int), np.zeros(ring0.shape[0], dtype=int)]
+        self.stop = [np.array([STOP_CODES.index("critical_point")]), np.zeros(ring0.shape[0], dtype=int)]
+        self.n_vertices = 1 + ring0.shape[0]
+        m0 = ring0.shape[0]
+        ids = 1 + np.arange(m0)
+        self.triangles = [np.column_stack([np.zeros(m0, dtype=int), ids, np.roll(ids, -1)])]
+        rad = ring0 - centre
+        self.ring = {"X": ring0, "vid": ids, "frozen": np.zeros(m0, dtype=bool),
+                     "radial": rad / np.linalg.norm(rad, axis=1, keepdims=True), "geo": self.geo[1].copy()}
+        self.n = n
+        self.n_rings = 1
+        self.reason = ""
+        self.deltas = []
+        self.n_orbits = 0
+
+    # one batch of new points for ring positions ``b`` of the current ring
+    def _solve(self, b, delta):
+        R = self.ring
+        X, m = R["X"], R["X"].shape[0]
+        T = _tangents(X)
+        p = _interp(X, b)
+        t = _interp(T, b)
+        t /= np.maximum(np.linalg.norm(t, axis=1, keepdims=True), 1e-300)
+        seg = np.linalg.norm(np.roll(X, -1, axis=0) - X, axis=1)
+        local = np.maximum(seg[np.floor(np.mod(b, m)).astype(int) % m], 1e-300)
+        w = np.minimum(1.0, 0.9 * delta / local)  # starts stay inside the sphere
+        k = b.size
+        s_cur = b.copy()
+        Y, code, g = self._shoot(X, s_cur, p, t, delta)
+        best = (Y.copy(), code.copy(), np.abs(g), s_cur.copy())
+        s_prev, g_prev = s_cur.copy(), g.copy()
+        live = (code == 0) & (np.abs(g) > 1e-2 * delta)
+        # first secant step: a tangential offset g moves the start by about g / spacing positions
+        s_new = np.clip(b - g / local, b - w, b + w)
+        for it in range(6):
+            idx = np.flatnonzero(live)
+            if idx.size == 0:
+                break
+            Yi, ci, gi = self._shoot(X, s_new[idx], p[idx], t[idx], delta)
+            better = (ci == 0) & (np.abs(gi) < best[2][idx])
+            j = idx[better]
+            best[0][j], best[1][j], best[2][j], best[3][j] = Yi[better], ci[better], np.abs(gi[better]), s_new[j]
+            denom = gi - g_prev[idx]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                sec = s_new[idx] - gi * (s_new[idx] - s_prev[idx]) / denom
+            sec = np.where(np.isfinite(sec), sec, s_new[idx] - gi / local[idx])
+            s_prev[idx], g_prev[idx] = s_new[idx], gi
+            s_new[idx] = np.clip(sec, b[idx] - w[idx], b[idx] + w[idx])
+            live[idx] = (ci == 0) & (np.abs(gi) > 1e-2 * delta) & (np.abs(s_new[idx] - s_prev[idx]) > 1e-9)
+        return best[0], best[1], p, best[2]
+
+    def _shoot(self, X, s, p, t, delta):
+        starts = _interp_quadratic(X, s) if X.shape[0] >= 8 else _interp(X, s)
+        if self.project is not None:
+            starts = self.project(starts)
+        self.n_orbits += s.size
+        Y, code, _ = _exits(self.flow, starts, p, delta, self.crit, self.loss_level, self.kind, self.rtol)
+        g = np.einsum("ij,ij->i", Y - p, t)
+        return Y, code, g
+
+    def _new_ring(self, delta):
+        """Positions, points, stop codes and base points of the next ring (not committed)."""
+        R = self.ring
+        m = R["X"].shape[0]
+        b = np.arange(m, dtype=float)
+        frozen_b = R["frozen"]
+        Y = np.empty((m, self.n))
+        code = np.zeros(m, dtype=int)
+        P = R["X"].copy()
+        Y[frozen_b] = R["X"][frozen_b]
+        code[frozen_b] = -1  # copies of frozen points
+        act = np.flatnonzero(~frozen_b)
+        if act.size:
+            Y[act], code[act], P[act], _ = self._solve(b[act], delta)
+        for _ in range(5):  # insert where neighbours are too far apart
+            nxt = np.roll(np.arange(b.size), -1)
+            gap = np.linalg.norm(Y[nxt] - Y, axis=1)
+            both_frozen = (code != 0) & (code[nxt] != 0)
+            room = _cyc_gap(b, b[nxt], m) > 1e-3
+            need = np.flatnonzero((gap > self.max_spacing) & ~both_frozen & room)
+            if need.size == 0:
+                break
+            mid = np.mod(b[need] + 0.5 * _cyc_gap(b[need], b[nxt[need]], m), m)
+            Ym, cm, Pm, _ = self._solve(mid, delta)
+            b = np.concatenate([b, mid])
+            Y = np.vstack([Y, Ym])
+            code = np.concatenate([code, cm])
+            P = np.vstack([P, Pm])
+            order = np.argsort(b, kind="stable")
+            b, Y, code, P = b[order], Y[order], code[order], P[order]
+        # remove where too close (never a frozen copy, never opening a gap above max_spacing)
+        keep = np.ones(b.size, dtype=bool)
+        last = 0
+        for j in range(1, b.size):
+            nxt = j + 1 if j + 1 < b.size else 0
+            close = np.linalg.norm(Y[j] - Y[last]) < self.min_spacing
+            if close and code[j] == 0 and np.linalg.norm(Y[nxt] - Y[last]) < self.max_spacing:
+                keep[j] = False
+            else:
+                last = j
+        return b[keep], Y[keep], code[keep], P[keep]
+
+    def _angles(self, b, Y, code, P):
+        """Angle between the previous radial step (interpolated at b) and the new one."""
+        rad_prev = _interp(self.ring["radial"], b)
+        rad_prev /= np.maximum(np.linalg.norm(rad_prev, axis=1, keepdims=True), 1e-300)
+        step = Y - P
+        norm = np.linalg.norm(step, axis=1)
+        rad = step / np.maximum(norm, 1e-300)[:, None]
+        cos = np.clip(np.einsum("ij,ij->i", rad, rad_prev), -1.0, 1.0)
+        ang = np.arccos(cos)
+        ang[(code != 0) | (norm == 0)] = 0.0
+        return ang, rad
+
+    def grow(self):
+        geo_ring = float(self.geo[1][0])
+        while True:
+            R = self.ring
+            if R["frozen"].all():
+                self.reason = "every point of the last ring stopped (loss level or critical set)"
+                break
+            if self.n_rings >= self.max_rings:
+                self.reason = f"max_rings = {self.max_rings} reached"
+                break
+            if self.n_vertices >= self.max_vertices:
+                self.reason = f"max_vertices = {self.max_vertices} reached"
+                break
+            remaining = self.max_distance - geo_ring
+            if remaining <= 1e-9 * max(1.0, self.max_distance):
+                self.reason = f"geodesic radius max_distance = {self.max_distance:g} reached"
+                break
+            delta = min(self.delta, remaining)
+            while True:
+                b, Y, code, P = self._new_ring(delta)
+                ang, rad = self._angles(b, Y, code, P)
+                if ang.max(initial=0.0) > self.angle_max and delta > self.delta_min * (1 + 1e-12):
+                    delta = max(delta / 2, self.delta_min)
+                    continue
+                break
+            self._commit(b, Y, code, P, rad, delta)
+            geo_ring += delta
+            self.deltas.append(delta)
+            if ang.max(initial=0.0) < self.angle_min:
+                self.delta = min(1.5 * delta, self.delta_max)
+            elif delta < self.delta:
+                self.delta = delta
+        return self
+
+    def _commit(self, b, Y, code, P, rad, delta):
+        R = self.ring
+        m = R["X"].shape[0]
+        k = b.size
+        copy = code == -1
+        vid = np.empty(k, dtype=int)
+        # frozen copies keep their vertex; everything else is a new vertex
+        ib = np.round(b[copy]).astype(int) % m
+        vid[copy] = R["vid"][ib]
+        new = ~copy
+        nn = int(new.sum())
+        vid[new] = self.n_vertices + np.arange(nn)
+        self.n_vertices += nn
+        geo_base = _interp(R["geo"][:, None], b)[:, 0]
+        geo = geo_base + np.linalg.norm(Y - P, axis=1)
+        geo[copy] = R["geo"][ib]
+        self.points.append(Y[new])
+        self.geo.append(geo[new])
+        self.ring_id.append(np.full(nn, self.n_rings))
+        self.stop.append(np.where(code[new] == 0, 0, code[new]))
+        self.triangles.append(_stitch(R["vid"], vid, b, m))
+        frozen = code != 0
+        radial = np.where(frozen[:, None], _interp(R["radial"], b), rad)
+        self.ring = {"X": Y, "vid": vid, "frozen": frozen, "radial": radial, "geo": geo}
+        self.n_rings += 1
+
+    def result(self):
+        points = np.vstack(self.points)
+        stop = np.concatenate(self.stop)
+        # the points still active at the end stopped at the geodesic radius (or the limits)
+        last = self.ring
+        active_last = last["vid"][~last["frozen"]]
+        if self.reason.startswith("geodesic"):
+            stop[active_last] = STOP_CODES.index("max_distance")
+        tri = np.vstack(self.triangles)
+        tri = tri[(tri[:, 0] != tri[:, 1]) & (tri[:, 1] != tri[:, 2]) & (tri[:, 0] != tri[:, 2])]
+        return {"points": points, "triangles": tri, "geodesic_distance": np.concatenate(self.geo),
+                "ring": np.concatenate(self.ring_id), "stop": stop, "reason": self.reason,
+                "deltas": np.array(self.deltas), "n_rings": self.n_rings, "n_orbits": self.n_orbits}
+
+
+def _stitch(old_vid, new_vid, b, m):
+    """Triangles between a closed ring (positions 0..m-1) and the next (positions ``b``, sorted)."""
+    k = b.size
+    j0 = int(np.argmin(np.minimum(np.mod(b, m), m - np.mod(b, m))))
+    u = np.mod(b[(j0 + np.arange(k)) % k], m)
+    u[0] = u[0] - m if u[0] > m / 2 else u[0]
+    for t in range(1, k):  # unwrap to increasing positions
+        while u[t] < u[t - 1]:
+            u[t] += m
+    u = np.append(u, u[0] + m)
+    tris = []
+    i = t = 0
+    while i < m or t < k:
+        if t >= k or (i < m and (i + 1) <= u[t + 1]):
+            tris.append((old_vid[i % m], old_vid[(i + 1) % m], new_vid[(j0 + t) % k]))
+            i += 1
+        else:
+            tris.append((old_vid[i % m], new_vid[(j0 + t + 1) % k], new_vid[(j0 + t) % k]))
+            t += 1
+    return np.array(tris, dtype=int).reshape(-1, 3)
+
+
+# ----------------------------------------------------------------------------- checks
+def tangency_angles(net, points, triangles, sign=1.0):
+    """Per vertex: the angle (radians) between the flow field and the mesh's local plane.
+
+    The local plane of a vertex is the best plane (two leading left singular vectors)
+    through the edges to its neighbours in ``triangles``. NaN where the field vanishes
+    (critical points) or the vertex has fewer than two independent edges.
+    """
+    n_v = points.shape[0]
+    flow = _ArcFlow(net, sign, 0.0)
+    F, _ = flow.raw(points)
+    fnorm = np.linalg.norm(F, axis=1)
+    nbrs = [set() for _ in range(n_v)]
+    for a, b_, c in triangles:
+        nbrs[a].update((b_, c))
+        nbrs[b_].update((a, c))
+        nbrs[c].update((a, b_))
+    ang = np.full(n_v, np.nan)
+    scale = max(1.0, float(np.abs(points).max()))
+    for v in range(n_v):
+        if len(nbrs[v]) < 2 or fnorm[v] <= 1e-12 * scale:
+            continue
+        E = points[list(nbrs[v])] - points[v]
+        U, s, _ = np.linalg.svd(E.T, full_matrices=False)
+        if s.size < 2 or s[1] <= 1e-12 * s[0]:
+            continue
+        f = F[v] / fnorm[v]
+        inplane = U[:, :2].T @ f
+        ang[v] = float(np.arcsin(np.clip(np.sqrt(max(0.0, 1.0 - float(inplane @ inplane))), 0.0, 1.0)))
+    return ang
+
+
+def conserved_deviation(net, points, theta_star):
+    """Per vertex: ``max_i ||C_i(W) - C_i(W*)||_F`` (0 for depth 1)."""
+    if net.depth == 1:
+        return np.zeros(points.shape[0])
+    flow = _ArcFlow(net, 1, 0.0)
+    C = kernels.conserved_quantities(flow.layers(points))
+    C0 = kernels.conserved_quantities(flow.layers(theta_star[None, :]))
+    return np.max(np.stack([np.linalg.norm(c - c0, axis=(1, 2)) for c, c0 in zip(C, C0)], axis=1), axis=1)
+
+
+# ----------------------------------------------------------------------------- starts
+def _leading_eigenvectors(net, layers, kind, tol):
+    """Hessian eigenpairs of the wanted sign (dense up to 2500 parameters, else block Krylov)."""
+    if net.n_params <= 2500:
+        lam, Q = np.linalg.eigh(net.hessian(layers))
+    else:
+        from ._eigen import extreme_eigenpairs
+
+        ep = extreme_eigenpairs(net, layers, k=4, which="smallest" if kind == "unstable" else "largest",
+                                method="krylov")
+        lam, Q = ep["eigenvalues"].values, ep["vectors"].values
+    band = tol * max(1.0, float(np.abs(lam).max()))
+    if kind == "unstable":
+        idx = np.flatnonzero(lam < -band)
+        idx = idx[np.argsort(lam[idx])]
+    else:
+        idx = np.flatnonzero(lam > band)
+        idx = idx[np.argsort(-lam[idx])]
+    return lam[idx], Q[:, idx]
+
+
+def _blow_up_directions(net, layers, kind, tol):
+    """Two directions and the circle ``phi -> d(phi)`` of escape arcs in the blow-up's tangent cone."""
+    from ._arcs import _null_vector, classify_direction, escape_directions
+
+    for a, b, V in escape_directions(net, layers, tol=tol):
+        if b - a + 1 <= 2:
+            continue
+        res = classify_direction(net, layers, V)
+        if res["order"] <= 2:
+            continue
+        if res["positive"] != kind:
+            V = [-v if j == a - 1 else v for j, v in enumerate(V)]  # the other half of the product's sign
+            res = classify_direction(net, layers, V)
+            if res["positive"] != kind:
+                continue
+        # a hidden layer i (a <= i <= b - 1) of the path with a second free unit
+        for i in range(a, b):
+            Wi, Wn = layers[i - 1], layers[i]
+            z = np.linalg.svd(V[i - 1])[0][:, 0]
+            M = np.vstack([Wn, Wi.T, z[None, :]])
+            y = _null_vector(M, np.random.default_rng(0), tol)
+            if y is None:
+                continue
+            left = z @ V[i - 1]  # V_i = z left^T
+            right = V[i] @ z  # V_{i+1} = right z^T
+
+            def direction(phi, V=V, i=i, z=z, y=y, left=left, right=right):
+                zp = np.cos(phi) * z + np.sin(phi) * y
+                D = [v.copy() for v in V]
+                D[i - 1] = np.outer(zp, left)
+                D[i] = np.outer(right, zp)
+                d = net.flatten(D)
+                return d / np.linalg.norm(d)
+
+            return direction, res, (a, b, i)
+    return None, None, None
+
+
+def _as_direction(net, d, name):
+    if isinstance(d, (list, tuple)):
+        flat = net.flatten(net.layers(list(d), name=name))
+    else:
+        flat = np.asarray(d, dtype=float)
+        if flat.ndim == 2 and flat.shape == (net.n_nodes, net.n_nodes):
+            flat = net.flatten(net.layers(flat, name=name))
+        flat = flat.ravel()
+    if flat.size != net.n_params or not np.all(np.isfinite(flat)):
+        raise LandscapeValueError(f"{name} must be a direction with {net.n_params} parameters (a layer list, an "
+                                  f"adjacency matrix or a flat array); got {flat.size} entries.")
+    return flat
+
+
+def manifold_surface(net, W_star, kind="unstable", directions=None, *, radius=1e-2, delta=None, max_distance=1.0,
+                     min_spacing=None, max_spacing=None, angle_min=0.05, angle_max=0.35, delta_min=None,
+                     delta_max=None, loss_level=None, max_vertices=5000, max_rings=500, n_start=None, start="auto",
+                     conserve=True, rtol=1e-9, tol=1e-8):
+    """A 2-D invariant surface of a critical point: the stable or unstable manifold as a triangle mesh.
+
+    The whole manifold when it is 2-D, else the invariant surface tangent to two chosen
+    directions (by default the two leading ones), grown by geodesic level sets
+    (Krauskopf & Osinga 2003): each new ring at geodesic distance ``Delta`` from the last,
+    its points where orbits of the flow (``W^u``: forward; ``W^s``: time-reversed) started
+    on the last ring cross the hyperplane normal to it. See the module documentation of
+    :mod:`landscape.stability._surface` for the algorithm, the mesh-quality controls and
+    the start at degenerate points (the tangent cone of the blow-up, from escape arcs).
+
+    Parameters
+    ----------
+    net : LinearNetwork
+    W_star : list of ndarray or ndarray of shape (n_v, n_v)
+        A critical point (refused with its gradient norm otherwise).
+    kind : {"unstable", "stable"}, default="unstable"
+    directions : sequence of 2 directions, optional
+        Two directions spanning the start circle (layer lists, adjacency matrices or
+        flat arrays of ``n_params``); orthonormalised. Default: the two leading Hessian
+        eigenvectors of the wanted sign, or at a degenerate point the blow-up circle.
+    radius : float, default=1e-2
+        Radius of the start circle (ring 0) around ``W*``.
+    delta : float, optional
+        First geodesic step ``Delta`` between rings (default ``max_distance / 40``).
+    max_distance : float, default=1.0
+        Geodesic radius at which growth stops.
+    min_spacing, max_spacing : float, optional
+        Point spacing along rings (default ``0.4 delta`` and ``1.2 delta``).
+    angle_min, angle_max : float, default=0.05, 0.35
+        Limits (radians) of the angle between consecutive radial steps.
+    delta_min, delta_max : float, optional
+        Limits of the adapted ``Delta`` (default ``delta / 16`` and ``2 delta``).
+    loss_level : float, optional
+        Orbits stop at this loss (``W^u``: when the loss falls to it; ``W^s``: rises to it).
+    max_vertices : int, default=5000
+        Growth stops after the ring that reaches this many vertices.
+    max_rings : int, default=500
+    n_start : int, optional
+        Points of ring 0 (default ``max(16, ceil(2 pi radius / min_spacing))``).
+    start : {"auto", "eigenspace", "blow_up"}, default="auto"
+        ``"auto"``: the eigenspace where the Hessian has two eigenvalues of the wanted sign
+        (or ``directions`` are given), else the blow-up circle.
+    conserve : bool, default=True
+        Project ring 0 and every interpolated orbit start onto the level set
+        ``C_i(W) = C_i(W*)`` of the conserved quantities (Gauss-Newton, least-norm steps),
+        which contains ``W^u(W*)`` and ``W^s(W*)``; the flow keeps it.
+    rtol : float, default=1e-9
+        Integrator tolerance.
+    tol : float, default=1e-8
+        Criticality tolerance of ``W_star`` and the zero band of the Hessian.
+
+    Returns
+    -------
+    xarray.Dataset
+        Kind ``"manifold_surface"``, dims ``vertex``, ``face``, ``corner`` (3), ``param``,
+        ``generator`` (2): ``points`` (vertex, param), ``triangles`` (face, corner) (int,
+        vertex indices), ``geodesic_distance``, ``loss``, ``tangency_angle`` (radians,
+        NaN where the field vanishes), ``conserved_deviation``, ``ring`` (vertex),
+        ``stop`` (vertex; ``active``, ``critical_point`` (W* itself), ``critical_set``,
+        ``loss_level``, ``stalled``, ``max_distance``), ``directions`` (generator,
+        param), ``theta_star`` (param); attrs: ``manifold`` (the kind of set), ``start``,
+        every parameter used, ``n_rings``, ``stop_reason``, ``tangency_angle_max``,
+        ``tangency_angle_median``, ``conserved_deviation_max``, ``wall_time``.
+
+    Examples
+    --------
+    >>> import landscape as ls
+    >>> net = ls.LinearNetwork([1, 2, 1], 1.0)
+    >>> W0 = [np.zeros((2, 1)), np.zeros((1, 2))]
+    >>> surf = ls.manifold_surface(net, W0, "stable", max_distance=0.5, delta=0.05)
+    >>> P = surf.points.values           # W^s(0) = {W_1 = v, W_2 = -v^T}: a plane
+    >>> bool(abs(P[:, :2] + P[:, 2:]).max() < 1e-9), surf.sizes["corner"]
+    (True, 3)
+    """
+    import xarray as xr
+
+    from ..critical._points import _common_attrs
+    from ..critical._subsets import label
+    from ..io._schema import annotate, param_coords
+    from ._classify import require_critical
+
+    t_start = time.perf_counter()
+    if kind not in ("unstable", "stable"):
+        raise LandscapeValueError(f"kind must be 'unstable' or 'stable'; got {kind!r}.")
+    if start not in ("auto", "eigenspace", "blow_up"):
+        raise LandscapeValueError(f"start must be 'auto', 'eigenspace' or 'blow_up'; got {start!r}.")
+    radius = check_positive_float(radius, name="radius")
+    max_distance = check_positive_float(max_distance, name="max_distance")
+    delta = max_distance / 40 if delta is None else check_positive_float(delta, name="delta")
+    min_spacing = 0.4 * delta if min_spacing is None else check_positive_float(min_spacing, name="min_spacing")
+    max_spacing = 1.2 * delta if max_spacing is None else check_positive_float(max_spacing, name="max_spacing")
+    if not min_spacing < max_spacing / 2:
+        raise LandscapeValueError(f"min_spacing must be below max_spacing / 2 (so that inserted points are kept); got "
+                                  f"min_spacing = {min_spacing:g}, max_spacing = {max_spacing:g}.")
+    angle_min = check_positive_float(angle_min, name="angle_min")
+    angle_max = check_positive_float(angle_max, name="angle_max", upper=np.pi / 2)
+    if not angle_min < angle_max:
+        raise LandscapeValueError(f"angle_min must be below angle_max; got {angle_min:g} >= {angle_max:g}.")
+    delta_min = delta / 16 if delta_min is None else check_positive_float(delta_min, name="delta_min")
+    delta_max = 2 * delta if delta_max is None else check_positive_float(delta_max, name="delta_max")
+    if not delta_min <= delta <= delta_max:
+        raise LandscapeValueError(f"delta must lie in [delta_min, delta_max]; got {delta:g} outside "
+                                  f"[{delta_min:g}, {delta_max:g}].")
+    max_vertices = check_int(max_vertices, name="max_vertices", minimum=1)
+    max_rings = check_int(max_rings, name="max_rings", minimum=1)
+    rtol = check_positive_float(rtol, name="rtol", upper=1e-3)
+    tol = check_positive_float(tol, name="tol", upper=1.0)
+    if loss_level is not None:
+        loss_level = float(loss_level)
+    layers = net.layers(W_star, name="W_star")
+    q = require_critical(net, layers, tol=tol, name="W_star")
+    centre = net.flatten(layers)
+
+    # --- the start circle
+    if directions is not None:
+        if len(directions) != 2:
+            raise LandscapeValueError(f"directions must be two directions; got {len(directions)}.")
+        d1 = _as_direction(net, directions[0], "directions[0]")
+        d2 = _as_direction(net, directions[1], "directions[1]")
+        d1 = d1 / np.linalg.norm(d1)
+        d2 = d2 - (d2 @ d1) * d1
+        if np.linalg.norm(d2) <= 1e-10:
+            raise LandscapeValueError("directions must be two independent directions; got parallel ones.")
+        d2 /= np.linalg.norm(d2)
+        used = "eigenspace" if start == "auto" else start
+        if used == "blow_up":
+            raise LandscapeValueError("start='blow_up' builds its own circle from escape arcs; pass directions=None.")
+
+        def circle(phi):
+            return np.cos(phi) * d1 + np.sin(phi) * d2
+
+        info = {"source": "directions"}
+    else:
+        lam, Q = (np.zeros(0), None) if start == "blow_up" else _leading_eigenvectors(net, layers, kind, tol)
+        if lam.size >= 2 and start != "blow_up":
+            used = "eigenspace"
+            d1, d2 = Q[:, 0], Q[:, 1]
+
+            def circle(phi):
+                return np.cos(phi) * d1 + np.sin(phi) * d2
+
+            info = {"source": "hessian", "eigenvalues": lam[:2]}
+        else:
+            if start == "eigenspace":
+                raise LandscapeValueError(f"start='eigenspace' needs two Hessian eigenvalues of the {kind} sign at "
+                                          f"W_star; it has {lam.size}. Use start='blow_up' or pass directions.")
+            used = "blow_up"
+            circle, res, where = _blow_up_directions(net, layers, kind, tol)
+            if circle is None:
+                raise LandscapeValueError(
+                    f"W_star has {lam.size} Hessian eigenvalue(s) of the {kind} sign and no escape arc with a second "
+                    f"free hidden unit to span a blow-up circle; pass two directions.")
+            d1, d2 = circle(0.0), circle(np.pi / 2)
+            info = {"source": "escape_arc", "order": res["order"], "coefficient": res["coefficient"],
+                    "path": where}
+    if n_start is None:
+        n_start = max(16, int(np.ceil(2 * np.pi * radius / min_spacing)))
+    n_start = check_int(n_start, name="n_start", minimum=6)
+    phis = 2 * np.pi * np.arange(n_start) / n_start
+    ring0 = centre + radius * np.array([circle(p) for p in phis])
+    conserve = bool(conserve)
+    if conserve and net.depth > 1:
+        ring0 = _conserved_projector(net, centre)(ring0)
+
+    # floor of the arc-length field and the critical-set threshold: far below the field on ring 0
+    flow0 = _ArcFlow(net, 1, 0.0)
+    F0, L0 = flow0.raw(ring0)
+    fmin = float(np.linalg.norm(F0, axis=1).min())
+    scale = max(1.0, float(np.sum(net.sigma**2)))
+    # the floor f keeps the field smooth where it vanishes (near a critical set the arc-length
+    # field would flip direction; below f it is the gradient flow slowed by 1/f, which an
+    # explicit method follows with steps ~ f / lambda); orbits stop where |F| < crit = 1e-3 f (above the integrator's noise there)
+    floor = min(1e-3 * fmin, 1e-3 * scale) if fmin > 0 else 1e-9 * scale
+    crit = 1e-3 * floor
+    grower = _Grower(net, centre, kind, ring0, delta=delta, delta_min=delta_min, delta_max=delta_max,
+                     min_spacing=min_spacing, max_spacing=max_spacing, angle_min=angle_min, angle_max=angle_max,
+                     max_distance=max_distance, loss_level=loss_level, max_vertices=max_vertices, max_rings=max_rings,
+                     crit=crit, floor=floor, rtol=rtol, conserve=conserve)
+    out = grower.grow().result()
+    P = out["points"]
+    sign = 1.0 if kind == "unstable" else -1.0
+    tang = tangency_angles(net, P, out["triangles"], sign)
+    cdev = conserved_deviation(net, P, centre)
+    loss = kernels.loss(flow0.layers(P), net.Sigma)
+    wall = time.perf_counter() - t_start
+
+    ds = xr.Dataset(
+        {
+            "points": (("vertex", "param"), P),
+            "triangles": (("face", "corner"), out["triangles"].astype(np.int64)),
+            "geodesic_distance": (("vertex",), out["geodesic_distance"]),
+            "loss": (("vertex",), loss),
+            "tangency_angle": (("vertex",), tang),
+            "conserved_deviation": (("vertex",), cdev),
+            "ring": (("vertex",), out["ring"].astype(np.int64)),
+            "stop": (("vertex",), np.array([STOP_CODES[c] for c in out["stop"]], dtype=str)),
+            "directions": (("generator", "param"), np.vstack([d1, d2])),
+            "theta_star": (("param",), centre),
+        },
+        coords={"vertex": np.arange(P.shape[0]), "face": np.arange(out["triangles"].shape[0]),
+                "corner": np.arange(3), "generator": np.arange(2), "param": np.arange(net.n_params),
+                **param_coords(net.widths)},
+    )
+    ok = np.isfinite(tang)
+    ds.attrs.update(_common_attrs(net, "manifold_surface"))
+    ds.attrs.update({
+        "manifold": kind, "start": used, "direction_source": info["source"], "subset": label(q.S or ()),
+        "critical_value": float(q.loss), "radius": radius, "delta": delta, "max_distance": max_distance,
+        "min_spacing": min_spacing, "max_spacing": max_spacing, "angle_min": angle_min, "angle_max": angle_max,
+        "delta_min": delta_min, "delta_max": delta_max, "loss_level": np.nan if loss_level is None else loss_level,
+        "max_vertices": np.int64(max_vertices), "max_rings": np.int64(max_rings), "n_start": np.int64(n_start),
+        "rtol": rtol, "conserve": np.int8(conserve), "critical_threshold": crit, "field_floor": floor, "n_rings": np.int64(out["n_rings"]),
+        "n_orbits": np.int64(out["n_orbits"]), "stop_reason": out["reason"],
+        "delta_used_min": float(out["deltas"].min()) if out["deltas"].size else np.nan,
+        "delta_used_max": float(out["deltas"].max()) if out["deltas"].size else np.nan,
+        "tangency_angle_max": float(tang[ok].max()) if ok.any() else np.nan,
+        "tangency_angle_median": float(np.median(tang[ok])) if ok.any() else np.nan,
+        "conserved_deviation_max": float(cdev.max()),
+        "wall_time": wall,
+    })
+    if "eigenvalues" in info:
+        ds.attrs["direction_eigenvalues"] = np.asarray(info["eigenvalues"], dtype=float)
+    if "order" in info:
+        ds.attrs["arc_order"] = np.int64(info["order"])
+        ds.attrs["arc_coefficient"] = float(info["coefficient"])
+        ds.attrs["arc_layers"] = np.asarray(info["path"], dtype=np.int64)
+    return annotate(ds)

@@ -1,0 +1,235 @@
+"""ls.manifold_surface: 2-D stable and unstable manifolds as triangle meshes (issue 11, section 2).
+
+Exact cases: widths (1, 2, 1), sigma = s: W^u(0) = {W_1 = v, W_2 = v^T, |v|^2 < s} (a disk bounded
+by the circle of minima) and W^s(0) = {W_1 = v, W_2 = -v^T} (a plane). Degenerate case: the origin
+of widths (1, 2, 2, 1) (depth 3, Hessian identically 0): its unstable and stable sets are the
+balanced rank-one networks W_1 = a u, W_2 = a w u^T, W_3 = +-a w^T (|u| = |w| = 1) with product
+P = +-a^3 positive (W^u, a^3 < s) or negative (W^s); along them each layer's scale obeys the
+scalar balanced ODE da/dt = a^2 (s -+ a^3), which gives the flow bounds tested below.
+"""
+
+import numpy as np
+import pytest
+
+import landscape as ls
+from landscape.dynamics import FlowProblem, solvers
+from landscape.errors import LandscapeValueError
+from landscape.stability import NotCriticalError
+
+S121 = 2.0
+
+
+@pytest.fixture(scope="module")
+def disk():
+    net = ls.LinearNetwork([1, 2, 1], S121)
+    return net, ls.manifold_surface(net, ls.representative(net, []), "unstable", max_distance=2.5, delta=0.1)
+
+
+@pytest.fixture(scope="module")
+def plane():
+    net = ls.LinearNetwork([1, 2, 1], S121)
+    return net, ls.manifold_surface(net, ls.representative(net, []), "stable", max_distance=1.2, delta=0.1)
+
+
+@pytest.fixture(scope="module")
+def degenerate():
+    net = ls.LinearNetwork([1, 2, 2, 1], 1.0)
+    W0 = ls.representative(net, [])
+    return net, {kind: ls.manifold_surface(net, W0, kind, max_distance=0.8, delta=0.08) for kind in ("unstable", "stable")}
+
+
+def _flow(net, points, T, sign):
+    res = solvers.integrate(FlowProblem(net, sign=sign), "dopri5", points, np.array([0.0, T]), rtol=1e-11,
+                            atol=1e-14, progress=False)
+    return res["Y_final"]
+
+
+def _euler_characteristic(tri, n_vertices):
+    edges = {tuple(sorted(e)) for t in tri for e in ((t[0], t[1]), (t[1], t[2]), (t[0], t[2]))}
+    used = np.unique(tri).size
+    return used - len(edges) + len(tri), used == n_vertices, edges
+
+
+def test_unstable_manifold_of_121_origin_is_the_disk_bounded_by_the_circle_of_minima(disk):
+    net, ds = disk
+    P = ds["points"].values
+    v, w = P[:, :2], P[:, 2:]
+    assert ds.attrs["start"] == "eigenspace" and ds.sizes["vertex"] > 500
+    assert np.abs(v - w).max() < 1e-6  # W_2 = W_1^T
+    r2 = np.sum(v * v, axis=1)
+    assert r2.max() <= S121 * (1 + 1e-6)
+    # growth ends on the circle of minima |v|^2 = s (the boundary of the disk), at loss 0
+    ends = ds["stop"].values == "critical_set"
+    assert ends.sum() >= 16 and ds.attrs["stop_reason"].startswith("every point")
+    assert np.abs(r2[ends] - S121).max() < 1e-6
+    assert np.abs(ds["loss"].values[ends]).max() < 1e-10
+    assert np.all(ds["loss"].values[1:] < 0.5 * S121**2)
+
+
+def test_stable_manifold_of_121_origin_is_the_plane(plane):
+    net, ds = plane
+    P = ds["points"].values
+    assert np.abs(P[:, :2] + P[:, 2:]).max() < 1e-6  # W_2 = -W_1^T
+    assert ds.attrs["stop_reason"].startswith("geodesic radius")
+    assert ds["geodesic_distance"].values.max() == pytest.approx(1.2, rel=1e-9)
+    # geodesic distance on a plane is the Euclidean distance from W*
+    far = ds["stop"].values == "max_distance"
+    assert np.abs(np.linalg.norm(P[far], axis=1) - 1.2).max() < 1e-2
+    assert np.all(ds["loss"].values[1:] > 0.5 * S121**2)
+
+
+@pytest.mark.parametrize("which", ["disk", "plane"])
+def test_flow_is_tangent_to_the_121_surfaces(request, which):
+    net, ds = request.getfixturevalue(which)
+    ang = ds["tangency_angle"].values
+    assert np.isnan(ang[0])  # the field vanishes at W*
+    assert np.nanmax(ang) < 1e-6 and ds.attrs["tangency_angle_max"] < 1e-6
+    assert ds["conserved_deviation"].values.max() < 1e-12
+
+
+@pytest.mark.parametrize("which", ["disk", "plane"])
+def test_mesh_is_a_triangulated_disk(request, which):
+    _, ds = request.getfixturevalue(which)
+    tri = ds["triangles"].values
+    assert tri.dtype.kind == "i" and ds.sizes["corner"] == 3
+    assert tri.min() >= 0 and tri.max() < ds.sizes["vertex"]
+    assert np.all((tri[:, 0] != tri[:, 1]) & (tri[:, 1] != tri[:, 2]) & (tri[:, 0] != tri[:, 2]))
+    chi, all_used, edges = _euler_characteristic(tri, ds.sizes["vertex"])
+    assert all_used and chi == 1  # V - E + F of a disk
+    count = {}
+    for t in tri:
+        for e in ((t[0], t[1]), (t[1], t[2]), (t[0], t[2])):
+            count[tuple(sorted(e))] = count.get(tuple(sorted(e)), 0) + 1
+    assert max(count.values()) == 2  # every edge borders one or two triangles
+    # triangles are not slivers: the smallest angle stays above a few degrees
+    P = ds["points"].values
+    a, b, c = P[tri[:, 0]], P[tri[:, 1]], P[tri[:, 2]]
+    la, lb, lc = (np.linalg.norm(b - c, axis=1), np.linalg.norm(a - c, axis=1), np.linalg.norm(a - b, axis=1))
+    cos = np.clip((lb**2 + lc**2 - la**2) / (2 * lb * lc), -1, 1)
+    assert np.degrees(np.arccos(cos)).min() > 3.0
+
+
+def test_every_121_stable_vertex_flows_forward_to_the_saddle(plane):
+    net, ds = plane
+    P = ds["points"].values[1:]
+    T = 4.0
+    end = _flow(net, P, T, +1)
+    # on W^s: dv/dt = -v (s + |v|^2), so |v(T)| <= |v(0)| exp(-s T)
+    bound = np.linalg.norm(P, axis=1) * np.exp(-S121 * T)
+    assert np.all(np.linalg.norm(end, axis=1) <= bound * (1 + 1e-6) + 1e-12)
+
+
+def test_every_121_unstable_vertex_flows_backward_to_the_saddle(disk):
+    net, ds = disk
+    inside = ds["stop"].values != "critical_set"  # the circle of minima is the disk's boundary, not in W^u
+    P = ds["points"].values[inside][1:]
+    T = 3.0
+    end = _flow(net, P, T, -1)
+    # backward on W^u: dv/dt = -v (s - |v|^2), so |v(T)| <= |v(0)| exp(-(s - |v(0)|^2) T)
+    r0 = np.linalg.norm(P[:, :2], axis=1)
+    bound = np.linalg.norm(P, axis=1) * np.exp(-(S121 - r0**2) * T)
+    assert np.all(np.linalg.norm(end, axis=1) <= bound * (1 + 1e-6) + 1e-12)
+
+
+def test_degenerate_h3_saddle_starts_from_the_blow_up_cone(degenerate):
+    net, surf = degenerate
+    assert np.all(net.hessian(ls.representative(net, [])) == 0)
+    for kind, ds in surf.items():
+        assert ds.attrs["start"] == "blow_up" and ds.attrs["arc_order"] == 3
+        d = ds["directions"].values
+        # the generating directions are balanced rank-one paths: C_i(d) = 0, each layer of norm 1/sqrt(3)
+        for x in d:
+            W = net.unflatten(x)
+            assert all(np.linalg.norm(c) < 1e-12 for c in ls.conserved_quantities(W))
+            assert np.allclose([np.linalg.norm(w) for w in W], 1 / np.sqrt(3))
+
+
+@pytest.mark.parametrize("kind", ["unstable", "stable"])
+def test_degenerate_h3_surface_is_invariant_and_conserves_C(degenerate, kind):
+    net, surf = degenerate
+    ds = surf[kind]
+    P = ds["points"].values
+    assert ds.sizes["vertex"] > 150
+    # the conserved quantities are those of W* = 0 at every vertex
+    assert ds["conserved_deviation"].values.max() < 1e-9
+    # the flow is tangent to the mesh: the angle is of the order of the mesh spacing over the radius
+    ang = ds["tangency_angle"].values[1:]
+    assert np.nanmax(ang) < 0.05 and np.nanmedian(ang) < 5e-3
+    # the product P = W_3 W_2 W_1 has the sign of the set (W^u: P > 0 and L < L*; W^s: P < 0, L > L*)
+    prod = np.array([ls.LinearNetwork([1, 2, 2, 1], 1.0).end_to_end(net.unflatten(x))[0, 0] for x in P[1:]])
+    loss = ds["loss"].values[1:]
+    if kind == "unstable":
+        assert prod.min() > 0 and loss.max() < 0.5
+    else:
+        assert prod.max() < 0 and loss.min() > 0.5
+
+
+def test_every_degenerate_stable_vertex_flows_forward_to_the_saddle(degenerate):
+    net, surf = degenerate
+    P = surf["stable"]["points"].values[1:]
+    T = 200.0
+    end = _flow(net, P, T, +1)
+    # per-layer scale a of a balanced path with P = -a^3: da/dt = -a^2 (s + a^3) <= -s a^2,
+    # so 1 / a(T) >= 1 / a(0) + s T  (s = 1; |W| = sqrt(3) a)
+    a0 = np.linalg.norm(P, axis=1) / np.sqrt(3)
+    bound = np.sqrt(3) / (1 / a0 + T)
+    assert np.all(np.linalg.norm(end, axis=1) <= bound * (1 + 1e-5))
+    assert np.linalg.norm(end, axis=1).max() < 0.01
+
+
+def test_every_degenerate_unstable_vertex_flows_backward_to_the_saddle(degenerate):
+    net, surf = degenerate
+    P = surf["unstable"]["points"].values[1:]
+    T = 200.0
+    end = _flow(net, P, T, -1)
+    # backward, P = a^3 < s: da/dt = -a^2 (s - a^3) <= -a^2 (s - a(0)^3) while a decreases
+    a0 = np.linalg.norm(P, axis=1) / np.sqrt(3)
+    bound = np.sqrt(3) / (1 / a0 + (1 - a0**3) * T)
+    assert np.all(np.linalg.norm(end, axis=1) <= bound * (1 + 1e-5))
+
+
+def test_given_directions_span_the_start_circle():
+    net = ls.LinearNetwork([2, 3, 2], [3.0, 1.0])
+    W0 = ls.representative(net, [])
+    lam, Q = np.linalg.eigh(net.hessian(W0))
+    # one eigenvector of -3 (mode 1) and one of -1 (mode 2): a curved invariant surface
+    d = [Q[:, 0], Q[:, np.flatnonzero(np.isclose(lam, -1.0))[0]]]
+    ds = ls.manifold_surface(net, W0, "unstable", directions=d, max_distance=0.4, delta=0.05)
+    assert ds.attrs["direction_source"] == "directions"
+    assert np.allclose(ds["directions"].values @ ds["directions"].values.T, np.eye(2), atol=1e-12)
+    assert ds["conserved_deviation"].values.max() < 1e-9
+    assert np.nanmedian(ds["tangency_angle"].values) < 1e-2
+
+
+def test_loss_level_stops_growth():
+    net = ls.LinearNetwork([1, 2, 1], S121)
+    ds = ls.manifold_surface(net, ls.representative(net, []), "unstable", max_distance=3.0, delta=0.1,
+                             loss_level=1.0)
+    stopped = ds["stop"].values == "loss_level"
+    assert stopped.sum() >= 16 and np.abs(ds["loss"].values[stopped] - 1.0).max() < 1e-7
+    assert ds["loss"].values.min() >= 1.0 - 1e-7
+
+
+def test_surface_saves_and_loads_identically(plane, tmp_path):
+    import xarray as xr
+
+    _, ds = plane
+    back = ls.load(ls.save(ds, tmp_path / "surface.nc"))
+    xr.testing.assert_identical(back[["points", "triangles", "geodesic_distance", "loss"]],
+                                ds[["points", "triangles", "geodesic_distance", "loss"]])
+
+
+def test_bad_arguments_are_named():
+    net = ls.LinearNetwork([1, 2, 1], S121)
+    W0 = ls.representative(net, [])
+    with pytest.raises(LandscapeValueError, match="kind must be 'unstable' or 'stable'; got 'sideways'"):
+        ls.manifold_surface(net, W0, "sideways")
+    with pytest.raises(NotCriticalError, match="W_star is not a critical point"):
+        ls.manifold_surface(net, [0.5 * np.ones((2, 1)), np.ones((1, 2))])
+    with pytest.raises(LandscapeValueError, match="directions must be two independent directions"):
+        ls.manifold_surface(net, W0, directions=[np.ones(4), 2 * np.ones(4)])
+    with pytest.raises(LandscapeValueError, match="min_spacing must be below max_spacing / 2"):
+        ls.manifold_surface(net, W0, delta=0.1, min_spacing=0.1, max_spacing=0.15)
+    with pytest.raises(LandscapeValueError, match="start='eigenspace' needs two Hessian eigenvalues"):
+        ls.manifold_surface(ls.LinearNetwork([1, 2, 2, 1], 1.0), [np.zeros((2, 1)), np.zeros((2, 2)),
+                                                                  np.zeros((1, 2))], start="eigenspace")
