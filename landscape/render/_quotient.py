@@ -212,7 +212,7 @@ def _branches(ds):
 
 def surface_kind(ds):
     """``"stable"``, ``"unstable"`` or ``""``: the kind a manifold-surface dataset says it is."""
-    for key in ("manifold_kind", "kind", "direction", "manifold"):
+    for key in ("manifold", "kind", "manifold_kind", "direction"):
         value = str(ds.attrs.get(key, ""))
         if value in ("stable", "unstable"):
             return value
@@ -311,7 +311,12 @@ def quotient_scene(net, *, trajectories=(), manifolds=(), surfaces=(), orbits=()
     surfaces : sequence of xarray.Dataset
         Datasets with ``points (vertex, param)`` and ``triangles (face, corner)`` (kind
         ``manifold_surface``, or hand-made ones), drawn as translucent meshes, red for an
-        unstable and blue for a stable surface (attribute ``kind``/``manifold_kind``).
+        unstable and blue for a stable surface (attribute ``manifold``, as
+        :func:`landscape.manifold_surface` writes it, or ``kind``). A surface whose
+        generating directions carry the same mode (e.g. the two leading Hessian
+        eigenvectors of one eigenvalue, on different hidden units) has one ``P`` per
+        curve and is seen edge-on, as a curve: grow it from directions of different modes
+        to see it as a surface.
     critical : xarray.Dataset, None or False
         The critical points to mark: a ``critical_points`` dataset (its kinds read if
         :func:`landscape.classify` classified it, never recomputed); None builds the
