@@ -378,3 +378,33 @@ def test_one_mode_fallback_and_orbits():
     (line,) = [p for p in scene.paths if p.color == RED]
     np.testing.assert_allclose(line.points, [[0.0, 0.0, 2.0], [2.0, 0.0, 0.0]], atol=1e-12)
     assert line.label == "unstable set"
+
+
+def test_manifold_surface_is_drawn_as_a_translucent_mesh(tmp_path, monkeypatch):
+    """A mesh from ls.manifold_surface: its vertices in quotient coordinates, red and translucent, seen in the PNG."""
+    net = ls.LinearNetwork([2, 3, 2], [2.0, 1.0])
+    origin = [np.zeros(s) for s in net.shapes]
+    lam, vec = np.linalg.eigh(net.hessian(origin))  # -2, -1 (x3 each: the hidden units), 1, 2 (spec 3.5)
+    np.testing.assert_allclose(lam, np.repeat([-2.0, -1.0, 1.0, 2.0], 3), atol=1e-12)
+    # one direction per mode (two directions of one mode would give a surface that P, and so the picture, sees
+    # as a curve: they differ only in the hidden units carrying the mode)
+    directions = [vec[:, 0], vec[:, 3]]
+    surf = ls.manifold_surface(net, origin, kind="unstable", directions=directions, max_distance=1.5,
+                               max_vertices=1500)
+    assert surf.attrs["landscape_kind"] == "manifold_surface" and surf.attrs["manifold"] == "unstable"
+    scene = quotient_scene(net, surfaces=[surf], size="medium")
+    (mesh,) = scene.surfaces
+    assert mesh.color == RED and 0 < mesh.opacity < 1 and mesh.label == "unstable surface of S = {}"
+    xyz = quotient_axes(net, surf.points.values)[0]
+    np.testing.assert_allclose(mesh.points, xyz, atol=1e-12)
+    np.testing.assert_allclose(xyz[:, 2], surf.loss.values, rtol=1e-9, atol=1e-12)  # the loss is the third axis
+    assert np.all(xyz[:, 2] <= 0.5 * (4.0 + 1.0) + 1e-9)  # W^u of the origin lies below L_{} = 2.5
+    scenes = record_scenes(monkeypatch.setattr)
+    save_png(scene, tmp_path / "surface.png")
+    (rec,) = scenes
+    img = read_rgb(tmp_path / "surface.png")
+    reddish = (img[..., 0] - img[..., 2] > 0.12) & (img[..., 0] - img[..., 1] > 0.12)
+    assert xyz[:, 0].max() > 0.2 and xyz[:, 1].max() > 0.2  # a surface spanning both modes, not a curve
+    # the mesh's vertices away from the corner {} (whose marker and label sit there) are drawn reddish
+    far = xyz[np.linalg.norm(xyz - [0.0, 0.0, 2.5], axis=1) > 0.3]
+    assert len(far) >= 20 and shown(img, rec, far[:: max(1, len(far) // 40)], reddish, radius=2) >= 0.8
