@@ -14,9 +14,9 @@ from ._scenes import fiber_scene, manifold_scene, trajectory_scene, trajectory_t
 __all__ = ["render", "picture", "RENDERABLE", "SCENE_KINDS"]
 
 RENDERABLE = ("trajectory", "submanifolds", "critical_points", "fiber", "itinerary", "inertia", "eigenpairs",
-              "spectral_density")
+              "spectral_density", "manifold_surface")
 #: the kinds drawn as 3-D scenes (PNG and, with ``html=True``, an interactive page); the others are 2-D charts
-SCENE_KINDS = ("trajectory", "submanifolds", "fiber")
+SCENE_KINDS = ("trajectory", "submanifolds", "fiber", "manifold_surface")
 
 
 def _trajectory(ds, size):
@@ -36,6 +36,12 @@ def _trajectory(ds, size):
 
 def _manifolds(ds, size):
     return manifold_scene(ds, size), None
+
+
+def _surface(ds, size):
+    from ._surface import surface_mesh, surface_scene
+
+    return surface_scene(ds, size), surface_mesh(ds)
 
 
 def _critical(ds, size):
@@ -98,7 +104,7 @@ def _spectral_density(ds, size):
 
 _HANDLERS = {"trajectory": _trajectory, "submanifolds": _manifolds, "critical_points": _critical,
              "fiber": _fiber, "itinerary": _itinerary, "inertia": _inertia, "eigenpairs": _eigenpairs,
-             "spectral_density": _spectral_density}
+             "spectral_density": _spectral_density, "manifold_surface": _surface}
 
 
 def picture(ds, *, size="medium"):
