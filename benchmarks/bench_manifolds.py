@@ -1,0 +1,99 @@
+"""Stable and unstable manifolds (issue 11): benchmarks, one table.
+
+The machine these numbers come from has 2 cores, shared with other jobs: absolute times
+move by 2x or more from run to run.
+
+1. ``manifold_surface``, strict saddle of widths (2, 3, 2), sigma = (3, 1): the point
+   S = {2} (mode 2 learnt, mode 1 not) moved by a random orthogonal hidden gauge; the
+   unstable surface tangent to the two leading eigenvectors (eigenvalue -3, twice), grown
+   to >= 2,000 vertices. Target: <= 30 s.
+2. The same point's stable surface tangent to the two leading eigenvectors (eigenvalues 4
+   and 3): a curved surface (its points span 4 dimensions), to >= 2,000 vertices.
+3. Widths (1, 2, 1), sigma = 2: W^u(0) (the disk bounded by the circle of minima, grown
+   until every point reached it) and W^s(0) (the plane, to geodesic radius 2): distance of
+   every vertex from the exact sets ``W_2 = +-W_1^T``.
+4. Widths (1, 2, 2, 1), sigma = 1, the origin (Hessian identically 0, h = 3): W^u and W^s
+   from the blow-up circle of escape arcs, to geodesic radius 1.5.
+
+Every row reports the vertices and faces, the time, the largest angle between the flow
+field and the mesh (radians) and the largest deviation of the conserved quantities from
+those of W*.
+
+Run: ``python benchmarks/bench_manifolds.py`` (about a minute).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+import landscape as ls
+
+ROWS = []
+
+
+def _row(name, ds, seconds, exact=None, target=""):
+    ROWS.append((name, ds.sizes["vertex"], ds.sizes["face"], seconds, float(ds.attrs["tangency_angle_max"]),
+                 float(ds.attrs["tangency_angle_median"]), float(ds.attrs["conserved_deviation_max"]), exact, target))
+
+
+def _timed(fn):
+    t0 = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t0
+
+
+def bench_strict_saddle_232():
+    net = ls.LinearNetwork([2, 3, 2], [3.0, 1.0])
+    W = ls.representative(net, [2])
+    G = np.linalg.qr(np.random.default_rng(0).standard_normal((3, 3)))[0]
+    W = [G @ W[0], W[1] @ G.T]  # an orthogonal hidden gauge: still critical, no longer aligned
+    ds, t = _timed(lambda: ls.manifold_surface(net, W, "unstable", max_distance=3.0, delta=0.05, max_vertices=2000))
+    _row("(2,3,2) S={2} gauged, W^u, leading", ds, t, target="<= 30 s, >= 2000 vertices")
+
+
+def bench_curved_232():
+    net = ls.LinearNetwork([2, 3, 2], [3.0, 1.0])
+    W = ls.representative(net, [2])
+    G = np.linalg.qr(np.random.default_rng(0).standard_normal((3, 3)))[0]
+    W = [G @ W[0], W[1] @ G.T]
+    ds, t = _timed(lambda: ls.manifold_surface(net, W, "stable", max_distance=3.0, delta=0.05, max_vertices=2000))
+    _row("(2,3,2) S={2} gauged, W^s, leading (curved)", ds, t, target=">= 2000 vertices")
+
+
+def bench_exact_121():
+    net = ls.LinearNetwork([1, 2, 1], 2.0)
+    W0 = ls.representative(net, [])
+    for kind, sign, md in (("unstable", 1.0, 5.0), ("stable", -1.0, 2.0)):
+        ds, t = _timed(lambda: ls.manifold_surface(net, W0, kind, max_distance=md, delta=0.05))
+        P = ds["points"].values
+        dev = float(np.abs(P[:, :2] - sign * P[:, 2:]).max())
+        if kind == "unstable":
+            dev = max(dev, float(max(0.0, (np.sum(P[:, :2] ** 2, axis=1) - 2.0).max())))
+        _row(f"(1,2,1) origin, W^{'u' if kind == 'unstable' else 's'} ({ds.attrs['stop_reason'][:24]})", ds, t, dev,
+             "exact set to 1e-6")
+
+
+def bench_degenerate_1221():
+    net = ls.LinearNetwork([1, 2, 2, 1], 1.0)
+    W0 = ls.representative(net, [])
+    for kind in ("unstable", "stable"):
+        ds, t = _timed(lambda: ls.manifold_surface(net, W0, kind, max_distance=1.5, delta=0.05))
+        _row(f"(1,2,2,1) origin (h=3), W^{'u' if kind == 'unstable' else 's'}, blow-up", ds, t)
+
+
+def main():
+    for bench in (bench_strict_saddle_232, bench_curved_232, bench_exact_121, bench_degenerate_1221):
+        bench()
+    head = f"{'case':48s} {'vertices':>8s} {'faces':>6s} {'time s':>7s} {'angle max':>10s} {'angle med':>10s} " \
+           f"{'C dev':>9s} {'exact dev':>9s}  target"
+    print(head)
+    print("-" * len(head))
+    for name, nv, nf, t, amax, amed, cdev, exact, target in ROWS:
+        ex = "" if exact is None else f"{exact:.1e}"
+        print(f"{name:48s} {nv:8d} {nf:6d} {t:7.2f} {amax:10.1e} {amed:10.1e} {cdev:9.1e} {ex:>9s}  {target}")
+
+
+if __name__ == "__main__":
+    main()
