@@ -51,15 +51,20 @@ def check_int(value, *, name: str, minimum: int | None = None, error=LandscapeVa
     return value
 
 
-def check_positive_float(value, *, name: str, allow_zero: bool = False, upper: float | None = None) -> float:
-    """Return ``value`` as a finite ``float`` that is ``> 0`` (or ``>= 0``), optionally ``< upper``."""
+def check_positive_float(value, *, name: str, allow_zero: bool = False, upper: float | None = None,
+                         lower: float | None = None) -> float:
+    """Return ``value`` as a finite ``float`` that is ``> 0`` (or ``>= 0``), optionally ``< upper`` and
+    ``>= lower`` (a relative tolerance below the double precision's epsilon means nothing)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise LandscapeTypeError(f"{name} must be a real number; got {describe(value)}.")
     value = float(value)
     bound = ">= 0" if allow_zero else "> 0"
     if upper is not None:
         bound += f" and < {upper}"
-    if not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero) or (upper is not None and value >= upper):
+    if lower is not None:
+        bound += f" and >= {lower:.3g}"
+    if not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero) or (upper is not None and value >= upper) \
+            or (lower is not None and value < lower):
         raise LandscapeValueError(f"{name} must be a finite number {bound}; got {value!r}.")
     return value
 

@@ -178,7 +178,12 @@ def spectral_density(net, W, *, n_probes=10, n_steps=80, n_grid=2000, grid=None,
     net : LinearNetwork
     W : list of ndarray or ndarray of shape (n_v, n_v)
     n_probes : int, default=10
-        ``n_v``, Rademacher probes (run together, one block product per step).
+        ``n_v``, Rademacher probes (run together, one block product per step). The count
+        uncertainties are estimated from the probes themselves: with fewer than about 10
+        probes the standard error is itself unreliable (measured: the true count fell
+        outside ``quadrature error + 3 std`` in 10% of runs with 2 probes, 1.4% with 10,
+        0.9% with 20), and at mode-aligned points all probes can agree on a wrong count
+        (std 0).
     n_steps : int, default=80
         ``m``, Lanczos steps per probe (at most ``n_params``).
     n_grid : int, default=2000
@@ -231,7 +236,7 @@ def spectral_density(net, W, *, n_probes=10, n_steps=80, n_grid=2000, grid=None,
     n_probes = check_int(n_probes, name="n_probes", minimum=1)
     n_steps = check_int(n_steps, name="n_steps", minimum=1)
     n_grid = check_int(n_grid, name="n_grid", minimum=2)
-    tol = check_positive_float(tol, name="tol", upper=1.0)
+    tol = check_positive_float(tol, name="tol", upper=1.0, lower=float(np.finfo(float).eps))
     rng = check_rng(rng)
     if variance is not None:
         variance = check_positive_float(variance, name="variance")

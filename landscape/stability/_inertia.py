@@ -8,7 +8,7 @@ from .._validation import check_int, check_positive_float
 from ..errors import LandscapeError, LandscapeValueError
 from ._align import thread_labels
 
-__all__ = ["hessian_inertia", "structured_spectrum", "structured_eigenpairs", "is_mode_aligned", "zero_band", "DENSE_LIMIT",
+__all__ = ["hessian_inertia", "congruent_counts", "gauge_stretch", "structured_spectrum", "structured_eigenpairs", "is_mode_aligned", "zero_band", "DENSE_LIMIT",
            "EXACT_END_LIMIT"]
 
 #: parameter count up to which the dense path (``numpy.linalg.eigh``) is the default at generic points:
@@ -297,6 +297,68 @@ def zero_band(radius, tol):
     return tol * max(1.0, float(radius))
 
 
+#: eigenvalues of the aligned form's blocks with ``|lambda| <= ROUNDING * eps * rho`` are its exact zeros
+#: (the blocks are diagonalised to rounding); congruence maps exact zeros to exact zeros
+ROUNDING = 1e3
+
+
+def gauge_stretch(gauges):
+    """``(s_min, s_max)``, the extreme singular values of the parameter map ``J: M -> W``
+    of ``W_i = G_i M_i G_{i-1}^{-1}`` (``G_0 = G_h = I``).
+
+    On layer ``i`` the map is ``M_i -> G_i M_i G_{i-1}^{-1}``, a Kronecker product whose
+    singular values are the products ``s(G_i) / s(G_{i-1})``; ``J`` is block diagonal over
+    the layers.
+    """
+    ends = [(1.0, 1.0)]
+    for G in gauges:
+        s = np.linalg.svd(G, compute_uv=False)
+        ends.append((float(s[-1]), float(s[0])))
+    ends.append((1.0, 1.0))
+    s_min = min(lo / ends[i - 1][1] for i, (lo, _) in enumerate(ends) if i > 0)
+    s_max = max(hi / ends[i - 1][0] for i, (_, hi) in enumerate(ends) if i > 0)
+    return s_min, s_max
+
+
+def congruent_counts(ev, gauges, tol):
+    """Banded inertia at ``W`` from the eigenvalues of ``H(M)`` at the aligned form ``M``.
+
+    ``H(W) = J^{-T} H(M) J^{-1}`` (the loss is gauge invariant). Sylvester's law keeps the
+    exact inertia; Ostrowski's theorem bounds the magnitudes: the ``k``-th eigenvalue of
+    ``H(W)`` is ``theta_k lambda_k(H(M))`` with ``theta_k`` in ``[1 / s_max^2, 1 / s_min^2]``
+    (:func:`gauge_stretch`). So the spectral radius at ``W``, hence the zero band
+    ``tol * max(1, rho_W)``, lies in a known interval, and each eigenvalue of ``H(M)`` is
+    placed below, inside or above the band at ``W`` with certainty, or not at all (an
+    ill-conditioned gauge can leave an eigenvalue's side of the band undecided).
+
+    Returns
+    -------
+    n_negative, n_positive : int
+        Counts; undecided eigenvalues are placed with the band and eigenvalue scale at the
+        geometric middle of their intervals.
+    n_undecided : int
+        ``0``: the counts are exact (the same as the band at ``W`` gives).
+    band : float
+        The band at the estimated ``rho_W``.
+    """
+    ev = np.asarray(ev, float)
+    s_min, s_max = gauge_stretch(gauges)
+    a, b = 1.0 / s_max ** 2, 1.0 / s_min ** 2
+    rho = float(np.abs(ev).max()) if ev.size else 0.0
+    zero = np.abs(ev) <= ROUNDING * np.finfo(float).eps * rho
+    band_lo, band_hi = zero_band(rho * a, tol), zero_band(rho * b, tol)
+    mag = np.abs(ev)
+    nonzero = ~zero & (mag * a > band_hi)
+    inside = zero | (mag * b <= band_lo)
+    undecided = ~nonzero & ~inside
+    mid = np.sqrt(a * b)
+    band = zero_band(rho * mid, tol)
+    guess = undecided & (mag * mid > band)
+    neg = int(np.sum((nonzero | guess) & (ev < 0)))
+    pos = int(np.sum((nonzero | guess) & (ev > 0)))
+    return neg, pos, int(undecided.sum()), band
+
+
 def _orthonormal_complement(V, X):
     """An orthonormal basis of ``(I - V V^T) X`` (``V`` orthonormal), projected twice."""
     for _ in range(2):
@@ -453,7 +515,11 @@ def hessian_inertia(net, W, tol=1e-8, *, method="auto", eigenvectors=False, k=6,
         spectrum of the invariant blocks is the spectrum (``exact_eigenvalues``). Invertible
         gauges: the Hessians are congruent and Sylvester's law keeps the counts
         (``exact_counts``; ``lowest``/``highest`` are then NaN, the block eigenvalues being
-        those of ``H(M)``, and the band is that of ``H(M)``). Memory and time linear in
+        those of ``H(M)``). The band is the one at ``W``: Ostrowski's theorem bounds how far
+        the gauge can stretch each eigenvalue (:func:`congruent_counts`); where a gauge is
+        so ill-conditioned that an eigenvalue's side of the band is not decided, ``"auto"``
+        counts at ``W`` (dense or matrix free) and ``"structured"`` returns the counts
+        flagged ``exact = 0`` with ``n_undecided``. Memory and time linear in
         ``n_params`` (990,000 parameters in a few seconds).
     ``"dense"``
         ``numpy.linalg.eigh`` of :meth:`LinearNetwork.hessian`: exact, ``O(n^3)``.
@@ -481,10 +547,13 @@ def hessian_inertia(net, W, tol=1e-8, *, method="auto", eigenvectors=False, k=6,
         :data:`EXACT_END_LIMIT` eigenvalues the exact Krylov count, and the estimate for
         the others (``exact = 0`` unless both ends were counted).
 
-    Every path runs under a budget (``max_matvecs`` Hessian-vector products, default
-    20,000, and ``max_time`` seconds): :class:`~landscape.stability.BudgetExceededError`
-    when an exact path cannot finish within it; ``"auto"`` then falls back to the
-    density estimate if that was computed.
+    Every matrix-free path (krylov, density, lanczos, and auto beyond the dense size) runs
+    under a budget (``max_matvecs`` Hessian-vector products, default 20,000, and
+    ``max_time`` seconds): :class:`~landscape.stability.BudgetExceededError` when an exact
+    path cannot finish within it; ``"auto"`` then falls back to the density estimate if
+    that was computed. The dense path (at most :data:`DENSE_LIMIT` parameters, one
+    ``O(n^3)`` call) and the structured path (linear in ``n``) are bounded computations
+    that the budget does not interrupt.
 
     Parameters
     ----------
@@ -532,7 +601,7 @@ def hessian_inertia(net, W, tol=1e-8, *, method="auto", eigenvectors=False, k=6,
     from ._density import count_bracket, slq_nodes
     from ._eigen import MAX_MATVECS, BudgetExceededError, HessianBlockOperator, _budget_args, block_krylov
 
-    tol = check_positive_float(tol, name="tol", upper=1.0)
+    tol = check_positive_float(tol, name="tol", upper=1.0, lower=float(np.finfo(float).eps))
     k = check_int(k, name="k", minimum=1)
     if method not in METHODS:
         raise LandscapeValueError(f"method must be one of {list(METHODS)}; got {method!r}.")
@@ -545,11 +614,19 @@ def hessian_inertia(net, W, tol=1e-8, *, method="auto", eigenvectors=False, k=6,
     n = net.n_params
     requested = method
     found = None
+    attrs_note = None
     if method == "auto":
         if eigenvectors and n <= DENSE_LIMIT:
             method = "dense"
         else:
             found = align(net, layers)
+            if found is not None and not found.orthogonal:
+                # an invertible gauge: exact counts only where the gauge's stretch decides every eigenvalue's side
+                # of the band at W (congruent_counts); otherwise a path that works at W itself
+                ev_aligned = _spectrum_of_blocks(net, _blocks(net, found.layers, found.units), False)
+                if congruent_counts(ev_aligned, found.gauges, tol)[2]:
+                    found = None
+                    attrs_note = "an invertible gauge too ill-conditioned to decide the band: counted at W"
             method = "structured" if found is not None else ("dense" if n <= DENSE_LIMIT else "auto")
     if eigenvectors and method != "dense":
         warnings.warn(f"eigenvectors=True has no effect on the {method if method != 'auto' else 'matrix-free'} path: "
@@ -559,6 +636,8 @@ def hessian_inertia(net, W, tol=1e-8, *, method="auto", eigenvectors=False, k=6,
                                                                               max_time=max_time)
     data = {}
     attrs = {"alignment": "none", "alignment_residual": np.nan}
+    if attrs_note:
+        attrs["note"] = attrs_note
     exact_neg = exact_pos = True
     exact_eigenvalues = False
     path = method
@@ -585,8 +664,15 @@ def hessian_inertia(net, W, tol=1e-8, *, method="auto", eigenvectors=False, k=6,
             attrs["alignment_residual"] = float(found.residual)
             exact_eigenvalues = found.orthogonal
             path = "structured" if trivial else f"structured, aligned by {'an orthogonal' if found.orthogonal else 'an invertible'} gauge"
-        band = zero_band(np.abs(ev).max(), tol)
-        neg, pos = int(np.sum(ev < -band)), int(np.sum(ev > band))
+        if method == "structured" and not exact_eigenvalues and attrs["alignment"] == "general":
+            neg, pos, undecided, band = congruent_counts(ev, found.gauges, tol)
+            if undecided:  # only reachable with method='structured' (auto counts at W instead)
+                exact_neg = exact_pos = False
+                attrs["n_undecided"] = np.int64(undecided)
+                path += f" ({undecided} eigenvalues too close to the band for the gauge's conditioning: estimated)"
+        else:
+            band = zero_band(np.abs(ev).max(), tol)
+            neg, pos = int(np.sum(ev < -band)), int(np.sum(ev > band))
         if exact_eigenvalues:
             lowest, highest = ev[:k], ev[::-1][:k]
             data["eigenvalues"] = (("eigen",), ev)

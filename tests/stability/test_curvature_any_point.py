@@ -132,10 +132,27 @@ def test_budgets_are_respected_with_a_clear_result_or_error():
     assert int(ds.attrs["n_matvecs"]) <= 900 and int(ds.attrs["exact"]) == 0
 
 
+def test_exact_eigenpairs_are_kept_whatever_the_budget():
+    """The dense and structured answers are complete before any Hessian-vector product: their
+    residual check is not charged to the budget (it used to raise and discard the answer)."""
+    net = ls.LinearNetwork([3, 3, 3], [3.0, 2.0, 1.0])
+    W = ls.representative(net, (1, 3))
+    ev = np.linalg.eigvalsh(net.hessian(W))
+    ep = ls.extreme_eigenpairs(net, W, k=6, method="structured", max_matvecs=11)
+    np.testing.assert_allclose(np.sort(ep.eigenvalues.values), np.sort(np.r_[ev[:6], ev[-6:]]), atol=1e-12)
+    assert int(ep.attrs["n_matvecs"]) == 0 and ep.attrs["status"] == "converged"
+    W = ls.init.gaussian(net, 0.5, rng=2)
+    ep = ls.extreme_eigenpairs(net, W, k=2, method="dense", max_time=1e-9)
+    ev = np.linalg.eigvalsh(net.hessian(W))
+    np.testing.assert_allclose(ep.eigenvalues.values, np.r_[ev[:2], ev[::-1][:2]], atol=1e-12)
+    assert np.all(ep.residual.values < 1e-12)
+
+
 @pytest.mark.parametrize("kwargs,match", [({"max_matvecs": 0}, "max_matvecs must be an integer >= 1"),
                                           ({"max_time": -1.0}, "max_time must be a finite number > 0"),
                                           ({"which": "middle"}, "which must be one of"),
-                                          ({"method": "arpack"}, "method must be one of")])
+                                          ({"method": "arpack"}, "method must be one of"),
+                                          ({"tol": 1e-300}, r"tol must be a finite number > 0 and < 1.0 and >= 2.22e-16")])
 def test_bad_arguments_name_themselves(kwargs, match):
     net = ls.LinearNetwork([2, 2, 2], [2.0, 1.0])
     with pytest.raises(ValueError, match=match):
