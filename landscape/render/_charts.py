@@ -61,6 +61,16 @@ def _outside_legend(fig, ax):
                 h.set_sizes([40.0])
 
 
+def _finish(fig, ax, x_label, y_label, title, grid_axis):
+    """Axis labels, the title, a light major grid and the legend outside the axes."""
+    ax.set_xlabel(x_label)
+    ax.set_ylabel(y_label)
+    if title:
+        ax.set_title(title)
+    ax.grid(True, axis=grid_axis, which="major", color="#e6e6e6", linewidth=0.8)
+    _outside_legend(fig, ax)
+
+
 def _reference_lines(ax, references):
     for value, label in references:
         ax.axhline(value, color=_REFERENCE, linestyle=":", linewidth=1.0, gid="reference", zorder=1)
@@ -127,12 +137,7 @@ def chart_lines(series, x_label, y_label, title=None, size="medium", log_x=False
     _reference_lines(ax, [(float(v), str(lab)) for v, lab in references if not (log_y and v <= 0)])
     for x, y, text in annotations:
         ax.annotate(str(text), xy=(x, y), xytext=(4, 5), textcoords="offset points", fontsize="small", color="#222222")
-    ax.set_xlabel(x_label)
-    ax.set_ylabel(y_label)
-    if title:
-        ax.set_title(title)
-    ax.grid(True, which="major", color="#e6e6e6", linewidth=0.8)
-    _outside_legend(fig, ax)
+    _finish(fig, ax, x_label, y_label, title, grid_axis="both")
     return fig
 
 
@@ -242,12 +247,7 @@ def spectrum_chart(groups, title=None, size="medium", x_label="critical point S"
                       fontsize="small")
     else:
         ax.set_xticks(range(n), [str(g[0]) for g in groups])
-    ax.set_xlabel(x_label)
-    ax.set_ylabel(y_label)
-    if title:
-        ax.set_title(title)
-    ax.grid(True, axis="y", color="#e6e6e6", linewidth=0.8)
-    _outside_legend(fig, ax)
+    _finish(fig, ax, x_label, y_label, title, grid_axis="y")
     fig.canvas.draw()  # axes height known: keep the count labels of one column from overlapping
     height_px = ax.get_window_extent().height
     gap = (hi - lo + 2 * pad) * 1.25 * fig.dpi * 8 / 72 / max(height_px, 1.0)
