@@ -19,7 +19,8 @@ Critical points
     :func:`fiber_dimension` (:mod:`landscape.critical`)
 Stability
     :func:`hessian_inertia`, :func:`extreme_eigenpairs`, :func:`spectral_density`,
-    :func:`classify`, :func:`submanifolds`, :func:`manifold_surface`, arcs in
+    :func:`classify`, :func:`submanifolds`, :func:`manifold_dimensions`,
+    :func:`manifold_surface`, arcs in
     :mod:`landscape.stability`
 Storage
     :func:`save`, :func:`load`, :func:`weights_at`, :func:`network_of` (:mod:`landscape.io`)
@@ -60,7 +61,7 @@ from .critical import (
     representative,
 )
 from .dynamics import closed_forms, gradient_descent, gradient_flow, itinerary
-from .stability import classify, extreme_eigenpairs, hessian_inertia, spectral_density, submanifolds
+from .stability import classify, extreme_eigenpairs, hessian_inertia, manifold_dimensions, spectral_density, submanifolds
 from .stability import manifold_surface
 from .io import load, network_of, save, weights_at
 
@@ -91,6 +92,7 @@ __all__ = [
     "classify",
     "submanifolds",
     "manifold_surface",
+    "manifold_dimensions",
     "gradient_flow",
     "gradient_descent",
     "itinerary",

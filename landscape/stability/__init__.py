@@ -13,6 +13,7 @@
 :func:`insertion_arc`, :func:`removal_arc`, :func:`exchange_arc`, :func:`gauge_arc`
 :func:`submanifolds`                  directions and flow-grown samples of W^s, W^u
 :func:`manifold_surface`              a 2-D stable or unstable manifold as a triangle mesh
+:func:`manifold_dimensions`           dimensions of W^u, W^s, the critical set and the centre
 ====================================  ================================================
 """
 
@@ -34,6 +35,7 @@ from ._align import align as recover_alignment
 from ._density import spectral_density
 from ._eigen import BudgetExceededError, extreme_eigenpairs
 from ._inertia import DENSE_LIMIT, aligned_form, hessian_inertia, is_mode_aligned, structured_spectrum, zero_band
+from ._dimensions import ManifoldDimensions, characteristic_direction, manifold_dimensions, measure_set_dimension
 from ._manifolds import submanifolds
 from ._surface import manifold_surface
 
@@ -41,4 +43,5 @@ __all__ = ["hessian_inertia", "structured_spectrum", "aligned_form", "is_mode_al
            "recover_alignment", "Alignment", "extreme_eigenpairs", "spectral_density", "BudgetExceededError", "classify",
            "rank_criterion", "NotCriticalError", "arc_polynomial", "leading_term", "classify_direction",
            "insertion_direction", "free_chain", "escape_directions", "insertion_arc", "removal_arc", "exchange_arc", "gauge_arc",
-           "submanifolds", "manifold_surface"]
+           "submanifolds", "manifold_surface", "manifold_dimensions", "ManifoldDimensions", "characteristic_direction",
+           "measure_set_dimension"]
