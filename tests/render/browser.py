@@ -128,6 +128,8 @@ def requested_hosts(requests):
     """Host names in proxy request lines (``CONNECT host:443``, ``GET http://host/...``)."""
     hosts = set()
     for line in requests:
+        if not line:  # a connection opened and closed without a request line (a speculative preconnect): no fetch
+            continue
         m = re.match(r"CONNECT ([^:\s]+)", line) or re.match(r"[A-Z]+ [a-z]+://([^/:\s]+)", line)
         hosts.add(m.group(1) if m else line)
     return hosts
