@@ -145,47 +145,104 @@ def _exits(flow, starts, centres, delta, crit, loss_level, kind, rtol):
 
 
 
-def _conserved_projector(net, theta_star):
+#: above this many numbers in the constraint Jacobian of one point (constraints x parameters)
+#: the projection onto the conserved level set runs matrix free (conjugate gradients)
+DENSE_PROJECTION_LIMIT = 200_000
+
+
+def _conserved_projector(net, theta_star, dense=None):
     """A map projecting points (B, n) onto ``{C_i(W) = C_i(W*)}`` (Gauss-Newton, least-norm steps).
 
     Points of ``W^u(W*)`` and ``W^s(W*)`` share the conserved quantities of ``W*``; interpolated
     orbit starts (chords of the previous ring) are pulled back onto that level set before they
-    are followed. None for depth 1 (no conserved quantity).
+    are followed. Each step is ``delta = -J^T (J J^T)^+ r`` with ``J`` the derivative of
+    ``(C_1, ..., C_{h-1})``: dense (a pseudo-inverse of the small Gram matrix) when
+    ``constraints x parameters <= DENSE_PROJECTION_LIMIT`` (or ``dense=True``), else
+    matrix free by conjugate gradients on the least-squares problem (CGLS). None for
+    depth 1 (no conserved quantity).
     """
     if net.depth == 1:
         return None
     flow = _ArcFlow(net, 1, 0.0)
     C0 = kernels.conserved_quantities(flow.layers(theta_star[None, :]))
-    basis = []  # symmetric unit basis of each hidden layer's d_i x d_i matrices
-    for i, d in enumerate(net.widths[1:-1]):
+    hidden = net.widths[1:-1]
+    n_c = sum(d * (d + 1) // 2 for d in hidden)
+    if dense is None:
+        dense = n_c * net.n_params <= DENSE_PROJECTION_LIMIT
+
+    def residual_matrices(X):
+        return [c - c0 for c, c0 in zip(kernels.conserved_quantities(flow.layers(X)), C0)]
+
+    def JT(W, Y):  # Y: list of symmetric (B, d_i, d_i) -> step in parameter space (B, n)
+        G = [np.zeros_like(w) for w in W]
+        for i, Yi in enumerate(Y):  # <dC_i, Y_i> = 2 <dW_{i+1}, W_{i+1} Y_i> - 2 <dW_i, Y_i W_i>
+            G[i + 1] += 2 * W[i + 1] @ Yi
+            G[i] -= 2 * Yi @ W[i]
+        return np.concatenate([g.reshape(W[0].shape[0], -1) for g in G], axis=1)
+
+    def J(W, D):  # directional derivative of C_i along D (B, n)
+        dW = flow.layers(D)
+        out = []
+        for i in range(len(hidden)):
+            a = np.swapaxes(dW[i + 1], -1, -2) @ W[i + 1] - dW[i] @ np.swapaxes(W[i], -1, -2)
+            out.append(a + np.swapaxes(a, -1, -2))
+        return out
+
+    def dot(A, B):
+        return sum(np.einsum("bjk,bjk->b", a, b) for a, b in zip(A, B))
+
+    basis = []  # Frobenius-orthonormal basis of the symmetric matrices, for the dense path
+    for i, d in enumerate(hidden):
         for r in range(d):
             for c in range(r, d):
                 Y = np.zeros((d, d))
                 Y[r, c] = Y[c, r] = 1.0 if r == c else np.sqrt(0.5)
                 basis.append((i, Y))
 
-    def residual(X):
-        C = kernels.conserved_quantities(flow.layers(X))
-        return np.stack([np.einsum("bjk,jk->b", C[i] - C0[i], Y) for i, Y in basis], axis=1)
-
-    def jacobian(X):
+    def dense_step(X, R):
         W = flow.layers(X)
         rows = []
-        for i, Y in basis:  # <dC_i, Y> = 2 <dW_{i+1}, W_{i+1} Y> - 2 <dW_i, Y W_i>
-            G = [np.zeros_like(w) for w in W]
-            G[i + 1] = 2 * W[i + 1] @ Y
-            G[i] = -2 * Y @ W[i]
-            rows.append(np.concatenate([g.reshape(X.shape[0], -1) for g in G], axis=1))
-        return np.stack(rows, axis=1)  # (B, n_c, n)
+        for i, Y in basis:
+            Yl = [np.zeros((1, d, d)) for d in hidden]
+            Yl[i] = Y[None]
+            rows.append(JT(W, [np.broadcast_to(y, (X.shape[0],) + y.shape[1:]) for y in Yl]))
+        Jd = np.stack(rows, axis=1)  # (B, n_c, n)
+        r = np.stack([np.einsum("bjk,jk->b", R[i], Y) for i, Y in basis], axis=1)
+        return np.einsum("bcn,bc->bn", Jd, _lstsq_rows(Jd, r))
 
-    def project(X, iters=4):
+    def cg_step(X, R, iters=100):
+        # CGLS on min ||J delta - R||: the iterates stay in range(J^T), so it converges to the
+        # least-norm least-squares step even where J is rank deficient
+        W = flow.layers(X)
+        x = np.zeros(X.shape)
+        res = [r.copy() for r in R]
+        s_ = JT(W, res)
+        p = s_.copy()
+        gamma = np.einsum("bn,bn->b", s_, s_)
+        stop = 1e-26 * np.maximum(gamma, 1e-300)
+        for _ in range(iters):
+            if np.all(gamma <= stop):
+                break
+            q = J(W, p)
+            qq = dot(q, q)
+            alpha = np.where(qq > 0, gamma / np.where(qq > 0, qq, 1.0), 0.0)
+            x += alpha[:, None] * p
+            res = [r - alpha[:, None, None] * a for r, a in zip(res, q)]
+            s_ = JT(W, res)
+            gamma_new = np.einsum("bn,bn->b", s_, s_)
+            beta = np.where(gamma > 0, gamma_new / np.where(gamma > 0, gamma, 1.0), 0.0)
+            p = s_ + beta[:, None] * p
+            gamma = gamma_new
+        return x
+
+    def project(X, iters=8):
         X = X.copy()
         for _ in range(iters):
-            r = residual(X)
-            if np.abs(r).max(initial=0.0) < 1e-15 * max(1.0, float(np.abs(X).max())) ** 2:
+            R = residual_matrices(X)
+            size = max(float(np.abs(r).max(initial=0.0)) for r in R)
+            if size < 1e-15 * max(1.0, float(np.abs(X).max())) ** 2:
                 break
-            J = jacobian(X)
-            X -= np.einsum("bcn,bc->bn", J, _lstsq_rows(J, r))
+            X -= dense_step(X, R) if dense else cg_step(X, R)
         return X
 
     return project

@@ -233,3 +233,22 @@ def test_bad_arguments_are_named():
     with pytest.raises(LandscapeValueError, match="start='eigenspace' needs two Hessian eigenvalues"):
         ls.manifold_surface(ls.LinearNetwork([1, 2, 2, 1], 1.0), [np.zeros((2, 1)), np.zeros((2, 2)),
                                                                   np.zeros((1, 2))], start="eigenspace")
+
+
+@pytest.mark.parametrize("widths", [[2, 3, 4, 2], [3, 2, 5, 3, 1], [1, 4, 1]])
+def test_projection_onto_the_conserved_level_set_dense_equals_matrix_free(widths):
+    from landscape.stability._surface import _conserved_projector
+
+    rng = np.random.default_rng(5)
+    net = ls.LinearNetwork(widths, np.linspace(3.0, 1.0, min(widths[0], widths[-1])))
+    W = ls.init.gaussian(net, 0.5, rng=1)
+    centre = net.flatten(W)
+    X = centre + 0.02 * rng.standard_normal((4, net.n_params))
+    dense = _conserved_projector(net, centre, dense=True)(X)
+    free = _conserved_projector(net, centre, dense=False)(X)
+    assert np.allclose(dense, free, atol=1e-10)
+    C0 = ls.conserved_quantities(W)
+    for x in dense:
+        assert max(np.abs(c - c0).max() for c, c0 in zip(ls.conserved_quantities(net.unflatten(x)), C0)) < 1e-10
+    # a least-norm correction: the step is orthogonal to the level set's tangent space (J^T y)
+    assert np.all(np.linalg.norm(dense - X, axis=1) < 0.2)
