@@ -252,3 +252,33 @@ def test_projection_onto_the_conserved_level_set_dense_equals_matrix_free(widths
         assert max(np.abs(c - c0).max() for c, c0 in zip(ls.conserved_quantities(net.unflatten(x)), C0)) < 1e-10
     # a least-norm correction: the step is orthogonal to the level set's tangent space (J^T y)
     assert np.all(np.linalg.norm(dense - X, axis=1) < 0.2)
+
+
+def test_blow_up_start_at_a_gauged_non_strict_saddle():
+    # widths (2,3,3,2), sigma = (2, 1), S = {1} (top set, h = 3: non-strict), moved by orthogonal
+    # hidden gauges: W^u is the insertion of mode 2 through the free units (order-3 arcs)
+    net = ls.LinearNetwork([2, 3, 3, 2], [2.0, 1.0])
+    W = ls.representative(net, [1])
+    rng = np.random.default_rng(0)
+    G1, G2 = (np.linalg.qr(rng.standard_normal((3, 3)))[0] for _ in range(2))
+    W = [G1 @ W[0], G2 @ W[1] @ G1.T, W[2] @ G2.T]
+    assert np.linalg.eigvalsh(net.hessian(W)).min() > -1e-9  # no negative curvature: the Hessian fails
+    ds = ls.manifold_surface(net, W, "unstable", max_distance=0.6, delta=0.08)
+    assert ds.attrs["start"] == "blow_up" and ds.attrs["arc_order"] == 3
+    assert ds["conserved_deviation"].values.max() < 1e-9
+    assert np.all(ds["loss"].values[1:] < 0.5)  # below L_S = sigma_2^2 / 2
+    ang = ds["tangency_angle"].values
+    assert np.nanmax(ang) < 0.05 and np.nanmedian(ang) < 1e-2
+    # backward, the inserted path (per-layer scale a, product a^3 < sigma_2 = 1) shrinks as
+    # da/dt = -a^2 (1 - a^3), while the learnt mode stays at W*. The learnt mode is attracting
+    # forward (Hessian 3 sigma_1^(4/3) ~ 7.6), so backward any error grows like exp(7.6 t): a
+    # short horizon (T = 1, the path shrinks by about a quarter) keeps it below 1e-5
+    centre = ds["theta_star"].values
+    P = ds["points"].values[1:]
+    T = 1.0
+    end = _flow(net, P, T, -1)
+    a0 = np.linalg.norm(P - centre, axis=1) / np.sqrt(3)
+    bound = np.sqrt(3) / (1 / a0 + (1 - a0**3) * T)
+    assert np.all(np.linalg.norm(end - centre, axis=1) <= bound + 1e-5)
+    far = ds["geodesic_distance"].values[1:] > 0.4
+    assert far.sum() > 20 and np.all(bound[far] < 0.85 * np.linalg.norm(P - centre, axis=1)[far])
