@@ -95,7 +95,7 @@ class ManifoldDimensions:
     n_zero: int
     n_positive: int
     orbit: int  #: dimension of the gauge orbit through W*
-    morse_bott: bool  #: Hessian nullity == orbit dimension
+    morse_bott: bool  #: Hessian nullity == critical dimension (the orbit dimension, or measured)
     source: str  #: "hessian", "blow_up", "measured" or "bounds" (how unstable/stable were decided)
     sources: dict = field(default_factory=dict)  #: the source of each of unstable/stable/critical
     measured_unstable: int = -1  #: dimensions measured from the flow (-1: not measured)
@@ -426,7 +426,9 @@ def manifold_dimensions(net, W_star, *, measure="auto", tol=1e-8, n_critical_sam
     the value ``L_S``). The module docstring of ``landscape.stability._dimensions``
     states the theory and the measurement; in short:
 
-    * Morse-Bott points (Hessian nullity = orbit dimension; every depth-2 critical point):
+    * Morse-Bott points (Hessian nullity = orbit dimension, or = the measured critical
+      dimension; every depth-2 critical point, where with ``d_0 != d_h`` the critical set
+      also holds weights reading the kernel of Sigma):
       ``(unstable, stable, critical, centre) = (n_negative, n_positive, n_zero, 0)``,
       summing to ``n_params``; ``source = "hessian"``.
     * The origin at h >= 3 (Hessian 0): the directional blow-up of the leading
@@ -506,7 +508,11 @@ def manifold_dimensions(net, W_star, *, measure="auto", tol=1e-8, n_critical_sam
         details["critical_samples"] = nulls
         sources = {"critical": "measured"}
         u = s = None
-        if h >= 3 and not any(np.any(w) for w in layers):
+        if crit == zero:  # the critical set is a manifold of dimension = nullity: Morse-Bott after all
+            morse_bott = True
+            u, s, source = neg, pos, "hessian"
+            sources.update(unstable="hessian", stable="hessian")
+        elif h >= 3 and not any(np.any(w) for w in layers):
             pieces = {"unstable": {}, "stable": {}}
             for T in _mode_subsets(net, (), MAX_RAYS):
                 for kind in ("unstable", "stable"):
