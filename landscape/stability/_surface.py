@@ -336,7 +336,6 @@ class _Grower:
         seg = np.linalg.norm(np.roll(X, -1, axis=0) - X, axis=1)
         local = np.maximum(seg[np.floor(np.mod(b, m)).astype(int) % m], 1e-300)
         w = np.minimum(1.0, 0.9 * delta / local)  # starts stay inside the sphere
-        k = b.size
         s_cur = b.copy()
         Y, code, g = self._shoot(X, s_cur, p, t, delta)
         best = (Y.copy(), code.copy(), np.abs(g), s_cur.copy())
@@ -344,7 +343,7 @@ class _Grower:
         live = (code == 0) & (np.abs(g) > 1e-2 * delta)
         # first secant step: a tangential offset g moves the start by about g / spacing positions
         s_new = np.clip(b - g / local, b - w, b + w)
-        for it in range(6):
+        for _ in range(6):
             idx = np.flatnonzero(live)
             if idx.size == 0:
                 break
@@ -806,12 +805,13 @@ def manifold_surface(net, W_star, kind="unstable", directions=None, *, radius=1e
 
     # floor of the arc-length field and the critical-set threshold: far below the field on ring 0
     flow0 = _ArcFlow(net, 1, 0.0)
-    F0, L0 = flow0.raw(ring0)
+    F0, _ = flow0.raw(ring0)
     fmin = float(np.linalg.norm(F0, axis=1).min())
     scale = max(1.0, float(np.sum(net.sigma**2)))
     # the floor f keeps the field smooth where it vanishes (near a critical set the arc-length
     # field would flip direction; below f it is the gradient flow slowed by 1/f, which an
-    # explicit method follows with steps ~ f / lambda); orbits stop where |F| < crit = 1e-3 f (above the integrator's noise there)
+    # explicit method follows with steps ~ f / lambda); orbits stop where |F| < crit = 1e-3 f
+    # (above the integrator's noise there)
     floor = min(1e-3 * fmin, 1e-3 * scale) if fmin > 0 else 1e-9 * scale
     crit = 1e-3 * floor
     grower = _Grower(net, centre, kind, ring0, delta=delta, delta_min=delta_min, delta_max=delta_max,
@@ -851,7 +851,8 @@ def manifold_surface(net, W_star, kind="unstable", directions=None, *, radius=1e
         "min_spacing": min_spacing, "max_spacing": max_spacing, "angle_min": angle_min, "angle_max": angle_max,
         "delta_min": delta_min, "delta_max": delta_max, "loss_level": np.nan if loss_level is None else loss_level,
         "max_vertices": np.int64(max_vertices), "max_rings": np.int64(max_rings), "n_start": np.int64(n_start),
-        "rtol": rtol, "conserve": np.int8(conserve), "critical_threshold": crit, "field_floor": floor, "n_rings": np.int64(out["n_rings"]),
+        "rtol": rtol, "conserve": np.int8(conserve), "critical_threshold": crit, "field_floor": floor,
+        "n_rings": np.int64(out["n_rings"]),
         "n_orbits": np.int64(out["n_orbits"]), "stop_reason": out["reason"],
         "delta_used_min": float(out["deltas"].min()) if out["deltas"].size else np.nan,
         "delta_used_max": float(out["deltas"].max()) if out["deltas"].size else np.nan,
