@@ -19,6 +19,15 @@ Every row reports the vertices and faces, the time, the largest angle between th
 field and the mesh (radians) and the largest deviation of the conserved quantities from
 those of W*.
 
+5. ``submanifolds`` at size (issue 11.3), second table: strict saddles of widths [50]*4
+   (10,000 parameters) and [300]*12 (1,080,000 parameters), sigma = linspace(3, 0.5, d),
+   S = modes 2..d (every mode but the first learnt: d - 1 negative eigenvalues), moved by
+   random orthogonal hidden gauges (generic-looking, not aligned). Times: the directions
+   (Hessian counts, the 4 most negative eigenpairs by alignment recovery + exact blocks,
+   insertion arcs; no dense Hessian) and 200 samples of the unstable set (the branches'
+   samples, ceil(200 / branches) per branch). ``python benchmarks/bench_manifolds.py
+   --no-large`` skips [300]*12 (several minutes and ~4 GB).
+
 Run: ``python benchmarks/bench_manifolds.py`` (about a minute).
 """
 
@@ -83,7 +92,30 @@ def bench_degenerate_1221():
         _row(f"(1,2,2,1) origin (h=3), W^{'u' if kind == 'unstable' else 's'}, blow-up", ds, t)
 
 
-def main():
+SUB_ROWS = []
+
+
+def _gauged_strict_saddle(d, h, seed=0):
+    net = ls.LinearNetwork([d] * (h + 1), np.linspace(3.0, 0.5, d))
+    W = ls.representative(net, range(2, d + 1))
+    rng = np.random.default_rng(seed)
+    return net, ls.gauge(net, W, [np.linalg.qr(rng.standard_normal((d, d)))[0] for _ in range(h - 1)])
+
+
+def bench_submanifolds(d, h, n_samples=200):
+    """Directions, then n_samples samples of the unstable set, at a gauged strict saddle."""
+    net, W = _gauged_strict_saddle(d, h)
+    # directions only: seeds classified, each branch integrated to a negligible time
+    ds0, t_dir = _timed(lambda: ls.submanifolds(net, W, sets=("unstable",), max_unstable=4, n_points=3, t_max=1e-3))
+    per = int(np.ceil(n_samples / ds0.sizes["branch"]))
+    ds, t_all = _timed(lambda: ls.submanifolds(net, W, sets=("unstable",), max_unstable=4, n_points=per))
+    valid = int(np.sum(~np.isnan(ds.theta.values[..., 0])))
+    drop = float(np.nanmin(ds.loss.values) - ds.attrs["critical_value"])
+    SUB_ROWS.append((f"[{d}]*{h} S=2..{d} gauged", net.n_params, int(ds.n_negative), ds.sizes["branch"],
+                     ds.attrs["eigen_method"], t_dir, valid, t_all, drop))
+
+
+def main(large=True):
     for bench in (bench_strict_saddle_232, bench_curved_232, bench_exact_121, bench_degenerate_1221):
         bench()
     head = f"{'case':48s} {'vertices':>8s} {'faces':>6s} {'time s':>7s} {'angle max':>10s} {'angle med':>10s} " \
@@ -93,7 +125,18 @@ def main():
     for name, nv, nf, t, amax, amed, cdev, exact, target in ROWS:
         ex = "" if exact is None else f"{exact:.1e}"
         print(f"{name:48s} {nv:8d} {nf:6d} {t:7.2f} {amax:10.1e} {amed:10.1e} {cdev:9.1e} {ex:>9s}  {target}")
+    bench_submanifolds(50, 4)
+    if large:
+        bench_submanifolds(300, 12)
+    head = f"\n{'submanifolds (unstable set)':30s} {'params':>9s} {'n_neg':>5s} {'branches':>8s} {'eigen':>10s} " \
+           f"{'dirs s':>7s} {'samples':>7s} {'total s':>8s} {'min dL':>8s}"
+    print(head)
+    print("-" * len(head))
+    for name, n, nneg, nb, method, t_dir, valid, t_all, drop in SUB_ROWS:
+        print(f"{name:30s} {n:9d} {nneg:5d} {nb:8d} {method:>10s} {t_dir:7.1f} {valid:7d} {t_all:8.1f} {drop:8.3f}")
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    main(large="--no-large" not in sys.argv)
