@@ -788,9 +788,12 @@ def manifold_surface(net, W_star, kind="unstable", directions=None, *, radius=1e
             used = "blow_up"
             circle, res, where = _blow_up_directions(net, layers, kind, tol)
             if circle is None:
+                sign = "negative" if kind == "unstable" else "positive"
                 raise LandscapeValueError(
-                    f"W_star has {lam.size} Hessian eigenvalue(s) of the {kind} sign and no escape arc with a second "
-                    f"free hidden unit to span a blow-up circle; pass two directions.")
+                    f"no 2-D {kind} surface to start from at W_star: the Hessian has {lam.size} {sign} eigenvalue(s) "
+                    f"(two are needed for the eigenspace start) and no escape arc of order >= 3 has a second free "
+                    f"hidden unit to span a blow-up circle (W^{kind[0]} may be 1-D or a point here, e.g. a scalar "
+                    f"network or a minimum); pass two directions to grow the surface they span.")
             d1, d2 = circle(0.0), circle(np.pi / 2)
             info = {"source": "escape_arc", "order": res["order"], "coefficient": res["coefficient"],
                     "path": where}

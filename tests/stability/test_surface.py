@@ -282,3 +282,11 @@ def test_blow_up_start_at_a_gauged_non_strict_saddle():
     assert np.all(np.linalg.norm(end - centre, axis=1) <= bound + 1e-5)
     far = ds["geodesic_distance"].values[1:] > 0.4
     assert far.sum() > 20 and np.all(bound[far] < 0.85 * np.linalg.norm(P - centre, axis=1)[far])
+
+
+def test_no_surface_where_the_set_has_no_two_directions():
+    # scalar depth 3: W^u(0) is four half-lines (spec 5.5), there is no 2-D surface to grow
+    net = ls.LinearNetwork([1, 1, 1, 1], 3.0)
+    with pytest.raises(LandscapeValueError, match="no 2-D unstable surface to start from at W_star: the Hessian has 0 "
+                                                  "negative eigenvalue"):
+        ls.manifold_surface(net, [np.zeros((1, 1))] * 3)
