@@ -98,10 +98,10 @@ def submanifolds(net, W_star, *, radius=1e-2, max_radius=2.0, t_max=1e4, n_point
     ``O(radius^2)`` of those of ``W*``); unstable samples lie below ``L_S``, stable
     ones above.
 
-    (c) Dimensions: :func:`~landscape.stability.manifold_dimensions` (at most
-    :data:`~landscape.stability.MEASURE_LIMIT` ... :data:`~landscape.stability.CRITICAL_LIMIT`
-    parameters; above, the Hessian counts: exact at Morse-Bott points, e.g. every
-    depth-2 critical point, lower bounds elsewhere, ``dimension_source = "bounds"``).
+    (c) Dimensions: :func:`~landscape.stability.manifold_dimensions` up to 600
+    parameters; above, the Hessian counts (structured or block Krylov inertia): exact at
+    depth 2 (Morse-Bott), lower bounds elsewhere (``dimension_source = "bounds"``,
+    ``critical_dimension = centre_dimension = -1``).
 
     For scalar networks the result reproduces spec 5.5: at the origin ``W^u`` is the set
     of balanced points with ``prod w_i >= 0``, ``W^s`` those with ``prod w_i <= 0``.
