@@ -40,8 +40,10 @@ How the degenerate cases are decided
   of the critical set at distance ``eps`` from ``W*`` are found by Levenberg-Marquardt on
   ``grad L = 0`` restricted to the sphere ``|W - W*| = eps`` (starts: random null
   directions of the Hessian), and the dimension is the largest Hessian nullity among
-  them (the nullity bounds the local dimension from above and equals it at a Morse-Bott
-  point of a stratum; random landings are generic).
+  them. The nullity bounds the local dimension from above and equals it where the
+  critical set is Morse-Bott at generic points (the origins tested: scalar, (3,3,3,3));
+  at h >= 3 saddles with escaping null directions at nearby critical points too (e.g.
+  representatives with unused units) it is only an upper bound: open.
 
 The measurement (``measure=True``)
 ----------------------------------
@@ -508,7 +510,7 @@ def manifold_dimensions(net, W_star, *, measure="auto", tol=1e-8, n_critical_sam
         details["critical_samples"] = nulls
         sources = {"critical": "measured"}
         u = s = None
-        if crit == zero:  # the critical set is a manifold of dimension = nullity: Morse-Bott after all
+        if crit == zero and h <= 2:  # depth 2: the critical set is a manifold of dimension = nullity
             morse_bott = True
             u, s, source = neg, pos, "hessian"
             sources.update(unstable="hessian", stable="hessian")

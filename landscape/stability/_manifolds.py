@@ -122,7 +122,8 @@ def submanifolds(net, W_star, *, radius=1e-2, max_radius=2.0, t_max=1e4, n_point
         Sign patterns of insertion arcs tried per arc.
     max_arcs : int, optional
         Escape arcs classified (lowest orders first); default all up to 2,500
-        parameters, 4 above.
+        parameters, 4 above. 0: no seeds in the Hessian's null space (no arcs, no
+        characteristic rays): their escape takes time ~ radius^(2-h).
     loss_drop : float in (0, 1), default=0.5
     sets : sequence of {"unstable", "stable"}, default=("unstable", "stable")
         The sets to sample (directions and dimensions are always reported).
@@ -217,7 +218,7 @@ def submanifolds(net, W_star, *, radius=1e-2, max_radius=2.0, t_max=1e4, n_point
             d /= np.linalg.norm(d)
             if res["positive"] in ("unstable", "stable"):
                 seeds.append((d, res["positive"], "insertion_arc", np.nan))
-    if h >= 3:
+    if h >= 3 and max_arcs != 0:
         modes = tuple(k + 1 for k in range(net.sigma.size) if net.sigma[k] > 0 and (k + 1) not in S)
         for size in range(len(modes), 0, -1):  # the most modes that fit through the unused units
             rays = [(characteristic_direction(net, layers, modes[:size], negative=neg), kind)
