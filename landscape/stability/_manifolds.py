@@ -29,7 +29,10 @@ def _trace(net, theta0, sign, t_max, max_radius, center, loss_stop, n_points, rt
     # dense sampling grid (40 per wanted sample), bounded to ~1.2 GB of states for large networks
     n_eval = int(np.clip(1.5e8 / theta0.size, 2 * n_points, 40 * n_points))
     t_eval = np.concatenate([[0.0], np.geomspace(1e-4, t_max, n_eval)])
+    # first step 1e-4: scipy's guess from the tiny field near W* can be huge, and a trial step of
+    # that size overflows the degree-(2h - 1) field of a deep network
     res = solvers.integrate(FlowProblem(net, sign=sign), "DOP853", theta0[None], t_eval, rtol=rtol, atol=rtol * 1e-2,
+                            first_step=1e-4,
                             events=events, progress=False)
     ok = ~np.isnan(res["Y"][0, :, 0])
     ts, ys = t_eval[ok], res["Y"][0, ok]
