@@ -28,7 +28,7 @@ those of W*.
    samples, ceil(200 / branches) per branch). [50]*4: the 4 most negative eigenvectors
    (8 branches) and the insertion arcs; [300]*12: the most negative eigenvector (2
    branches of 100 samples, followed until 5 % of the gap to the next critical value is
-   lost, rtol 1e-6; insertion arcs of order 12 escape in time ~radius^-10 and are not
+   lost, rtol 1e-6, t_max 10; insertion arcs of order 12 escape in time ~radius^-10 and are not
    integrated). ``python benchmarks/bench_manifolds.py --no-large`` skips [300]*12
    (tens of minutes and ~3 GB).
 
@@ -111,7 +111,7 @@ def bench_submanifolds(d, h, n_samples=200, **options):
     net, W = _gauged_strict_saddle(d, h)
     options = {"sets": ("unstable",), "max_unstable": 4, **options}
     # directions only: seeds classified, each branch integrated over a negligible time
-    ds0, t_dir = _timed(lambda: ls.submanifolds(net, W, n_points=3, t_max=1e-3, **options))
+    ds0, t_dir = _timed(lambda: ls.submanifolds(net, W, n_points=3, **{**options, "t_max": 1e-3}))
     per = int(np.ceil(n_samples / ds0.sizes["branch"]))
     ds, t_all = _timed(lambda: ls.submanifolds(net, W, n_points=per, **options))
     valid = int(np.sum(~np.isnan(ds.theta.values[..., 0])))
@@ -132,7 +132,7 @@ def main(large=True):
         print(f"{name:48s} {nv:8d} {nf:6d} {t:7.2f} {amax:10.1e} {amed:10.1e} {cdev:9.1e} {ex:>9s}  {target}")
     bench_submanifolds(50, 4)
     if large:  # the most negative eigenvector (two branches), followed until 5 % of the gap is lost
-        bench_submanifolds(300, 12, max_unstable=1, max_arcs=0, loss_drop=0.05, rtol=1e-6)
+        bench_submanifolds(300, 12, max_unstable=1, max_arcs=0, loss_drop=0.05, rtol=1e-6, t_max=10.0)
     head = f"\n{'submanifolds (unstable set)':30s} {'params':>9s} {'n_neg':>5s} {'branches':>8s} {'eigen':>10s} " \
            f"{'dirs s':>7s} {'samples':>7s} {'total s':>8s} {'min dL':>8s}"
     print(head)

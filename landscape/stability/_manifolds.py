@@ -27,7 +27,7 @@ def _trace(net, theta0, sign, t_max, max_radius, center, loss_stop, n_points, rt
     if sign > 0 and loss_stop is not None:
         events.append(solvers.loss_below(loss_stop))
     # dense sampling grid (40 per wanted sample), bounded to ~1.2 GB of states for large networks
-    n_eval = int(np.clip(1.5e8 / theta0.size, 2 * n_points, 40 * n_points))
+    n_eval = int(np.clip(1.5e8 / theta0.size, 4 * n_points, 40 * n_points))
     t_eval = np.concatenate([[0.0], np.geomspace(1e-4, t_max, n_eval)])
     # first step 1e-4: scipy's guess from the tiny field near W* can be huge, and a trial step of
     # that size overflows the degree-(2h - 1) field of a deep network
@@ -44,6 +44,10 @@ def _trace(net, theta0, sign, t_max, max_radius, center, loss_stop, n_points, rt
     levels = np.geomspace(max(dist[0], 1e-300), max(dist.max(), dist[0] * (1 + 1e-12)), n_points)
     picks = np.unique(np.concatenate([[0], np.searchsorted(np.maximum.accumulate(dist), levels[1:-1]), [dist.size - 1]]))
     picks = picks[picks < dist.size]
+    if picks.size < n_points:  # coarse grid: complete with the unused states, evenly in time
+        rest = np.setdiff1d(np.arange(dist.size), picks)
+        extra = rest[np.linspace(0, rest.size - 1, min(rest.size, n_points - picks.size)).astype(int)] if rest.size else []
+        picks = np.unique(np.concatenate([picks, extra])).astype(int)
     Y = np.full((n_points, theta0.size), np.nan)
     T = np.full(n_points, np.nan)
     Y[: picks.size] = ys[picks]
