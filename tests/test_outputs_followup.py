@@ -189,7 +189,9 @@ def test_render_html_of_a_chart_is_refused_before_drawing(tmp_path, capsys, monk
         forbid(m, "landscape.render", "render")
         assert run("render", critical_file, "--out", tmp_path / "cp.png", "--html") == 2
     line = one_error_line(capsys, "render")
-    assert "--html writes an interactive page of a 3-D scene (kinds trajectory, submanifolds, fiber)" in line
+    from landscape.render._dispatch import SCENE_KINDS
+
+    assert f"--html writes an interactive page of a 3-D scene (kinds {', '.join(SCENE_KINDS)})" in line
     assert "holds a 'critical_points' dataset, drawn as a 2-D chart (PNG only)" in line
     assert listing(tmp_path) == []
     from landscape.render import render
