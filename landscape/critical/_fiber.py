@@ -246,17 +246,24 @@ def fiber(net, S, n_samples=10, rng=None, strata="all", tol=1e-9):
     return annotate(ds)
 
 
-def _orbit_tangent(net, W):
-    """Columns: the infinitesimal gauge directions X_i W_i, -W_{i+1} X_i (basis of gl(d_i))."""
+def orbit_tangent(net, W, orthogonal=False):
+    """Columns: the infinitesimal gauge directions ``X_i W_i, -W_{i+1} X_i`` at ``W``.
+
+    ``X_i`` runs over the basis ``E_ab`` of ``gl(d_i)``, or with ``orthogonal=True`` over
+    ``E_ab - E_ba`` (``a < b``) of ``so(d_i)``: an ``(n_params, sum_i d_i^2)`` (or
+    ``sum_i d_i (d_i - 1) / 2``) array whose rank is the orbit dimension.
+    """
     h = net.depth
     starts = np.concatenate([[0], np.cumsum([a * b for a, b in net.shapes])])
     cols = []
     for i in range(1, h):
         d = net.widths[i]
         for a in range(d):
-            for b in range(d):
+            for b in range(a + 1 if orthogonal else 0, d):
                 X = np.zeros((d, d))
                 X[a, b] = 1.0
+                if orthogonal:
+                    X[b, a] = -1.0
                 v = np.zeros(net.n_params)
                 v[starts[i - 1] : starts[i]] = (X @ W[i - 1]).ravel()
                 v[starts[i] : starts[i + 1]] = (-W[i] @ X).ravel()
@@ -284,7 +291,7 @@ def fiber_dimension(net, S, tol=1e-9):
 
     S = check_subset(net, S)
     W = representative(net, S)
-    T = _orbit_tangent(net, W)
+    T = orbit_tangent(net, W)
     sv = np.linalg.svd(T, compute_uv=False) if T.size else np.zeros(0)
     orbit = int(np.sum(sv > 1e-10 * max(1.0, sv.max(initial=0.0))))
     ev = np.linalg.eigvalsh(net.hessian(W))

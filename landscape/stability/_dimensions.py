@@ -145,26 +145,6 @@ def hessian_counts(net, layers, tol=1e-8):
     return int(inert.n_negative), int(inert.n_zero), int(inert.n_positive), None
 
 
-def _gauge_tangent(net, W, orthogonal=False):
-    """Columns: infinitesimal gauge directions ``X_i W_i, -W_{i+1} X_i`` (antisymmetric X if orthogonal)."""
-    h = net.depth
-    starts = np.concatenate([[0], np.cumsum([a * b for a, b in net.shapes])])
-    cols = []
-    for i in range(1, h):
-        d = net.widths[i]
-        for a in range(d):
-            for b in range(a + 1 if orthogonal else 0, d):
-                X = np.zeros((d, d))
-                X[a, b] = 1.0
-                if orthogonal:
-                    X[b, a] = -1.0
-                v = np.zeros(net.n_params)
-                v[starts[i - 1] : starts[i]] = (X @ W[i - 1]).ravel()
-                v[starts[i] : starts[i + 1]] = (-W[i] @ X).ravel()
-                cols.append(v)
-    return np.array(cols).T if cols else np.zeros((net.n_params, 0))
-
-
 def _rank(M, tol=1e-9):
     if M.size == 0:
         return 0
@@ -176,7 +156,9 @@ def orbit_dimension(net, layers, orthogonal=False):
     """Dimension of the gauge orbit through ``layers`` (GL, or O with ``orthogonal=True``); -1 if too large."""
     if net.n_params > ORBIT_LIMIT:
         return -1
-    return _rank(_gauge_tangent(net, layers, orthogonal))
+    from ..critical._fiber import orbit_tangent
+
+    return _rank(orbit_tangent(net, layers, orthogonal))
 
 
 def _free_bases(layers, tol=1e-10):
