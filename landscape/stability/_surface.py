@@ -629,9 +629,13 @@ def _as_direction(net, d, name):
         if flat.ndim == 2 and flat.shape == (net.n_nodes, net.n_nodes):
             flat = net.flatten(net.layers(flat, name=name))
         flat = flat.ravel()
-    if flat.size != net.n_params or not np.all(np.isfinite(flat)):
+    if flat.size != net.n_params:
         raise LandscapeValueError(f"{name} must be a direction with {net.n_params} parameters (a layer list, an "
                                   f"adjacency matrix or a flat array); got {flat.size} entries.")
+    if not np.all(np.isfinite(flat)):
+        raise LandscapeValueError(f"{name} must be finite; got NaN or infinite entries.")
+    if not np.any(flat):
+        raise LandscapeValueError(f"{name} must be a nonzero direction; got all zeros.")
     return flat
 
 
@@ -746,10 +750,19 @@ def manifold_surface(net, W_star, kind="unstable", directions=None, *, radius=1e
     max_rings = check_int(max_rings, name="max_rings", minimum=1)
     rtol = check_positive_float(rtol, name="rtol", upper=1e-3)
     tol = check_positive_float(tol, name="tol", upper=1.0)
+    if radius >= max_distance:
+        raise LandscapeValueError(f"radius (the start circle) must be smaller than max_distance; got radius = {radius:g} "
+                                  f">= max_distance = {max_distance:g}.")
     if loss_level is not None:
         loss_level = float(loss_level)
     layers = net.layers(W_star, name="W_star")
     q = require_critical(net, layers, tol=tol, name="W_star")
+    if loss_level is not None:
+        L_star = float(net.loss(layers))
+        if (kind == "unstable" and loss_level >= L_star) or (kind == "stable" and loss_level <= L_star):
+            side = "below" if kind == "unstable" else "above"
+            raise LandscapeValueError(f"loss_level must lie {side} the critical value L(W_star) = {L_star:g} for the "
+                                      f"{kind} set (the loss is {side} it there); got {loss_level:g}.")
     centre = net.flatten(layers)
 
     # --- the start circle

@@ -230,6 +230,18 @@ def test_bad_arguments_are_named():
         ls.manifold_surface(net, W0, directions=[np.ones(4), 2 * np.ones(4)])
     with pytest.raises(LandscapeValueError, match="min_spacing must be below max_spacing / 2"):
         ls.manifold_surface(net, W0, delta=0.1, min_spacing=0.1, max_spacing=0.15)
+    with pytest.raises(LandscapeValueError, match=r"directions\[0\] must be a nonzero direction; got all zeros"):
+        ls.manifold_surface(net, W0, directions=[np.zeros(4), np.array([1.0, 0, 1, 0])])
+    with pytest.raises(LandscapeValueError, match=r"directions\[1\] must be finite"):
+        ls.manifold_surface(net, W0, directions=[np.ones(4), np.array([1.0, np.nan, 1, 0])])
+    # a start circle beyond max_distance would leave W^u = {|v|^2 < sigma} (found by an independent check)
+    with pytest.raises(LandscapeValueError, match="radius .* must be smaller than max_distance"):
+        ls.manifold_surface(net, W0, radius=5.0, max_distance=1.0)
+    L0 = float(net.loss(W0))
+    with pytest.raises(LandscapeValueError, match="loss_level must lie below the critical value"):
+        ls.manifold_surface(net, W0, "unstable", loss_level=L0 + 3.0)
+    with pytest.raises(LandscapeValueError, match="loss_level must lie above the critical value"):
+        ls.manifold_surface(net, W0, "stable", loss_level=L0 - 0.5)
     with pytest.raises(LandscapeValueError, match="start='eigenspace' needs two Hessian eigenvalues"):
         ls.manifold_surface(ls.LinearNetwork([1, 2, 2, 1], 1.0), [np.zeros((2, 1)), np.zeros((2, 2)),
                                                                   np.zeros((1, 2))], start="eigenspace")
