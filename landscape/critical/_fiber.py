@@ -276,8 +276,12 @@ def fiber_dimension(net, S, tol=1e-9):
 
     The orbit dimension is the rank of the infinitesimal gauge action at the
     representative; the Hessian nullity counts eigenvalues with ``|lambda| <= tol * max(1,
-    lambda_max)``. They agree for h = 2 (Morse-Bott); for h >= 3 saddles the nullity is
-    larger (dead-path strata, degenerate directions). For a global minimum of a square
+    lambda_max)``. At h = 2 with d_0 = d_2 they agree (spec 4.3); with d_0 != d_2 the
+    nullity can be larger, e.g. widths (4, 4, 3), S = {} gives orbit 0 and nullity 4: the
+    critical set also holds weights reading ker Sigma (W_1 with rows along the unused input
+    direction), and depth 2 stays Morse-Bott with nullity = the critical set's dimension
+    (:func:`landscape.manifold_dimensions`). For h >= 3 saddles the nullity is larger
+    (dead-path strata, degenerate directions). For a global minimum of a square
     network with invertible Sigma the fiber is ``{W_1..W_{h-1} in GL(n), W_h = Sigma (W_{h-1}...W_1)^{-1}}``:
     exact dimension ``(h-1) n^2`` with ``2^{h-1}`` components.
 
