@@ -83,16 +83,17 @@ class _ArcFlow:
         self.floor = float(floor)
         self.nfev = 0
         self.njev = 0
-        starts = np.concatenate([[0], np.cumsum([a * b for a, b in net.shapes])])
-        self._slices = [(slice(int(starts[i]), int(starts[i + 1])), s) for i, s in enumerate(net.shapes)]
+        from ..dynamics._problem import FlowProblem
+
+        self._problem = FlowProblem(net)  # the engine's one field on flat states
 
     def layers(self, X):
-        B = X.shape[:-1]
-        return [X[..., sl].reshape(B + shape) for sl, shape in self._slices]
+        """Views ``W_i`` of shape ``(..., d_i, d_{i-1})`` into flat parameter states ``X``."""
+        return self._problem.layers(X)
 
     def raw(self, X):
-        F, L = kernels.flow_field(self.layers(X), self.Sigma)
-        return np.concatenate([f.reshape(X.shape[0], -1) for f in F], axis=1), L
+        """``(-grad L(X), L(X))`` for flat states ``X`` of shape ``(B, n_params)``."""
+        return self._problem.field(np.ascontiguousarray(X, dtype=np.float64))
 
     def field(self, Y, out=None):
         self.nfev += Y.shape[0]
