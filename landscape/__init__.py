@@ -35,7 +35,7 @@ Sweeps, estimator, data sets, pictures (imported on first use)
 the estimator (scikit-learn) are imported when used.
 """
 
-from . import errors, init, io
+from . import errors, init, io, losses
 from ._version import __version__
 from .core import (
     kernels,
@@ -104,6 +104,7 @@ __all__ = [
     "init",
     "io",
     "errors",
+    "losses",
 ]
 
 

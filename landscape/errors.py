@@ -13,6 +13,7 @@ __all__ = [
     "SigmaError",
     "WeightsError",
     "BlockStructureError",
+    "LossError",
 ]
 
 
@@ -42,3 +43,7 @@ class WeightsError(LandscapeValueError):
 
 class BlockStructureError(LandscapeValueError):
     """An adjacency matrix has nonzero entries outside the block sub-diagonal."""
+
+
+class LossError(LandscapeValueError):
+    """A loss is not acceptable, or a function specific to the quadratic loss got another loss."""

@@ -7,7 +7,8 @@ import warnings
 import numpy as np
 
 from .._validation import check_finite_array, describe
-from ..errors import LandscapeTypeError, SigmaError, WeightsError
+from ..errors import LandscapeTypeError, LossError, SigmaError, WeightsError
+from ..losses import Loss, SigmaLoss, get_loss
 from . import kernels
 from ._adjacency import adjacency, blk, check_widths, offsets, weights_from_adjacency
 
@@ -35,7 +36,7 @@ def _refuse_bools(sigma, whole=None):
 
 
 class LinearNetwork:
-    r"""A deep linear network ``x -> W_h ... W_1 x`` with loss ``L = 1/2 ||Sigma - W_h...W_1||_F^2``.
+    r"""A deep linear network ``x -> W_h ... W_1 x`` with loss ``L = l(W_h...W_1)``, by default ``1/2 ||Sigma - W_h...W_1||_F^2``.
 
     In adjacency form (spec 1.3) the weights are one block-shift matrix
     ``A = blk_1(W_1, ..., W_h)`` and ``L(A) = 1/2 ||E - A^h||_F^2`` with ``E = blk_h(Sigma)``.
@@ -52,7 +53,18 @@ class LinearNetwork:
         counts as one value), or a full ``(d_h, d_0)`` target matrix ``T``. A target matrix
         is reduced by a full SVD ``T = U Sigma V^T``: the network then works in reduced
         coordinates, and :meth:`to_data_coordinates` maps weights back (``W_1 -> W_1 V^T``,
-        ``W_h -> U W_h``).
+        ``W_h -> U W_h``). Required for the default (quadratic) loss; omit it when ``loss``
+        is a :class:`~landscape.losses.Loss`.
+    loss : Loss or "squared", optional
+        The loss ``l(P)`` of the end-to-end matrix (spec 8.2, :mod:`landscape.losses`), with
+        ``loss.shape == (d_h, d_0)``. None or ``"squared"``: ``1/2 ||Sigma - P||_F^2`` from
+        ``sigma``. A :class:`~landscape.losses.SigmaLoss` is the same loss from its matrix
+        (reduced by its SVD unless it is rectangular-diagonal with non-negative entries).
+        Any other loss: the weights are in the loss's own (data) coordinates, ``U``, ``V``
+        and the input maps are identities, and ``sigma``/``Sigma``/``E``/``rho`` are those of
+        the whitened reduction (spec 1.2) for ``raw_squared`` (critical values
+        ``L_S + loss.minimum_value()``) and do not exist (:class:`~landscape.errors.LossError`)
+        for ``logistic`` and ``cross_entropy``.
 
     Attributes
     ----------
@@ -69,6 +81,10 @@ class LinearNetwork:
         Number of nonzero singular values (``rank Sigma``).
     n_params, n_nodes : int
         ``N_p = sum_i d_i d_{i-1}`` and ``n_v = sum_k d_k``.
+    objective : Loss
+        The loss object ``l`` (a :class:`~landscape.losses.SigmaLoss` of ``Sigma`` by default).
+    loss_name : str
+        ``objective.name``: ``"squared"``, ``"raw_squared"``, ``"logistic"``, ``"cross_entropy"``.
 
     Examples
     --------
@@ -81,9 +97,34 @@ class LinearNetwork:
     7.0
     """
 
-    def __init__(self, widths, sigma):
+    def __init__(self, widths, sigma=None, *, loss=None):
         self._widths = check_widths(widths)
         d0, dh = self._widths[0], self._widths[-1]
+        if isinstance(loss, str) and loss == "squared":
+            loss = None
+        if loss is not None:
+            if not isinstance(loss, Loss):
+                raise LandscapeTypeError(f"loss must be a landscape.losses.Loss or 'squared' for LinearNetwork(widths, "
+                                         f"sigma, loss=...); got {describe(loss)} (from_data takes loss names).")
+            loss._check_shape((dh, d0))
+            if isinstance(loss, SigmaLoss):
+                if sigma is not None:
+                    raise SigmaError("give either sigma or loss=SigmaLoss(Sigma), not both.")
+                S = np.asarray(loss.Sigma)
+                diag = np.diagonal(S).copy()
+                if np.all(diag >= 0) and np.count_nonzero(S) == np.count_nonzero(diag):
+                    sigma = diag
+                else:
+                    sigma = S
+                loss = None
+            else:
+                if sigma is not None:
+                    raise SigmaError(f"sigma must be omitted when the loss is {loss.name!r} (it is not Sigma-based); "
+                                     f"got sigma={describe(sigma)}.")
+                self._init_loss(loss)
+                return
+        if sigma is None:
+            raise SigmaError("sigma is required for the default quadratic loss (or pass loss=a landscape.losses.Loss).")
         _refuse_bools(sigma)
         s = np.asarray(sigma) if not isinstance(sigma, np.ndarray) else sigma
         if s.ndim <= 1:
@@ -118,6 +159,45 @@ class LinearNetwork:
         self._input_map = self._V.T  # W_1 (reduced) -> W_1 @ input_map (data)
         self._input_map_inv = self._V
         self.loss_offset = 0.0
+        self._objective = SigmaLoss(self._Sigma)
+        self._target = self._Sigma  # what the kernels take: Sigma itself (fast path) or a Loss
+
+    def _init_loss(self, loss):
+        """A network whose loss is not the whitened quadratic one: weights in the loss's coordinates."""
+        d0, dh = self._widths[0], self._widths[-1]
+        self._objective = loss
+        self._target = loss
+        self._U, self._V = np.eye(dh), np.eye(d0)
+        self._input_map = self._input_map_inv = np.eye(d0)
+        self.loss_offset = 0.0
+        self._sigma = self._Sigma = None
+
+    def _sigma_of_loss(self):
+        """``(sigma, Sigma)``: the whitened reduction's for raw_squared; LossError for other losses."""
+        if self._Sigma is None:
+            ell = self._objective
+            if not hasattr(ell, "whitened"):
+                raise LossError(
+                    f"this network's loss is {ell.name!r}: it has no target singular values sigma / Sigma / E "
+                    f"(those belong to the squared losses); use net.objective for the loss itself.")
+            T = ell.whitened()[0]
+            s = np.linalg.svd(T, compute_uv=False)
+            s = np.where(s > 1e-12 * s.max(initial=0.0), s, 0.0)
+            d0, dh = self._widths[0], self._widths[-1]
+            Sig = np.zeros((dh, d0))
+            Sig[np.arange(s.size), np.arange(s.size)] = s
+            self._sigma, self._Sigma = s, Sig
+        return self._sigma, self._Sigma
+
+    @property
+    def objective(self):
+        """The loss ``l(P)`` (a :class:`~landscape.losses.Loss`)."""
+        return self._objective
+
+    @property
+    def loss_name(self) -> str:
+        """The loss's name: ``"squared"``, ``"raw_squared"``, ``"logistic"`` or ``"cross_entropy"``."""
+        return self._objective.name
 
     # ------------------------------------------------------------------ properties
     @property
@@ -130,11 +210,13 @@ class LinearNetwork:
 
     @property
     def Sigma(self) -> np.ndarray:
-        return self._Sigma.copy()
+        """The ``(d_h, d_0)`` target of the quadratic loss (for raw_squared: of its whitened reduction)."""
+        return self._sigma_of_loss()[1].copy()
 
     @property
     def sigma(self) -> np.ndarray:
-        return self._sigma.copy()
+        """Singular values of the target (for raw_squared: of its whitened reduction)."""
+        return self._sigma_of_loss()[0].copy()
 
     @property
     def rank(self) -> int:
@@ -142,7 +224,7 @@ class LinearNetwork:
 
     @property
     def rho(self) -> int:
-        return int(np.count_nonzero(self._sigma))
+        return int(np.count_nonzero(self._sigma_of_loss()[0]))
 
     @property
     def n_params(self) -> int:
@@ -167,7 +249,7 @@ class LinearNetwork:
     @property
     def E(self) -> np.ndarray:
         """``E = blk_h(Sigma)``, the ``(n_v, n_v)`` target in adjacency form."""
-        return blk(self.depth, [self._Sigma], self._widths)
+        return blk(self.depth, [self._sigma_of_loss()[1]], self._widths)
 
     @property
     def U(self) -> np.ndarray:
@@ -180,13 +262,24 @@ class LinearNetwork:
         return self._V.copy()
 
     def __repr__(self) -> str:
+        if self.loss_name != "squared":
+            return f"LinearNetwork(widths={list(self._widths)}, loss={self._objective!r})"
         s = np.array2string(self._sigma, precision=4, separator=", ")
-        return f"LinearNetwork(widths={list(self._widths)}, sigma={s})"
+        return f"LinearNetwork(widths={list(self._widths)}, sigma={s}, loss='squared')"
 
     # ------------------------------------------------------------------ data
     @classmethod
-    def from_data(cls, X, Y, hidden_widths=(), whiten: bool = True, rcond=None) -> "LinearNetwork":
-        r"""Build the network whose ``Sigma`` comes from input-output data (spec 1.2).
+    def from_data(cls, X, Y, hidden_widths=(), whiten: bool = True, rcond=None, loss="squared") -> "LinearNetwork":
+        r"""Build a network from input-output data: by default the whitened reduction to ``Sigma`` (spec 1.2).
+
+        ``loss`` chooses the objective (issue 14): ``"squared"`` (the default, described
+        below), ``"raw_squared"`` (``(1/N) 1/2 ||Y - P X||_F^2`` on the raw inputs, weights in
+        data coordinates: same critical values up to ``loss_offset``, different trajectories),
+        ``"logistic"`` (``Y`` labels ``(N,)`` or ``(1, N)`` in ``{-1, +1}`` or ``{0, 1}``,
+        ``d_h = 1``), ``"cross_entropy"`` (``Y`` integer labels ``(N,)`` or class
+        probabilities ``(d_h, N)``), or a :class:`~landscape.losses.Loss` object (then
+        ``X`` and ``Y`` only fix ``d_0`` and are checked against it; pass ``None`` to skip).
+        ``whiten`` and ``rcond`` apply to ``"squared"`` only.
 
         With per-sample correlations ``S_xx = X X^T / N`` and ``S_yx = Y X^T / N``, the
         averaged raw loss ``(1/N) 1/2 ||Y - P X||_F^2`` equals
@@ -232,7 +325,11 @@ class LinearNetwork:
         >>> net = LinearNetwork.from_data(X, Y, hidden_widths=[4])
         >>> net.widths
         (3, 4, 2)
+        >>> LinearNetwork.from_data(X, (X[0] > 0).astype(int), hidden_widths=[4], loss="logistic").widths
+        (3, 4, 1)
         """
+        if not (isinstance(loss, str) and loss == "squared"):
+            return cls._from_data_loss(X, Y, hidden_widths, loss)
         X = check_finite_array(X, name="X", ndim=2)
         Y = check_finite_array(Y, name="Y", ndim=2)
         if X.shape[1] != Y.shape[1]:
@@ -279,6 +376,28 @@ class LinearNetwork:
         net._input_map_inv = unwhitener @ net._V
         net.loss_offset = 0.5 * (float(np.vdot(Y, Y)) / N - float(np.vdot(T, T)))
         return net
+
+    @classmethod
+    def _from_data_loss(cls, X, Y, hidden_widths, loss):
+        hidden = [int(w) for w in hidden_widths]
+        if isinstance(loss, Loss):
+            ell = loss
+            if X is not None:
+                X = check_finite_array(X, name="X", ndim=2)
+                if X.shape[0] != ell.shape[1]:
+                    raise LossError(f"X must have d_0 = {ell.shape[1]} rows for the given {ell.name} loss; got shape {X.shape}.")
+        elif isinstance(loss, str):
+            if loss == "raw_squared":
+                ell = get_loss(loss, X, Y)
+            elif loss in ("logistic", "cross_entropy"):
+                ell = get_loss(loss, X, Y)
+            else:
+                ell = get_loss(loss)  # raises: unknown name
+        else:
+            raise LandscapeTypeError(f"loss must be 'squared', 'raw_squared', 'logistic', 'cross_entropy' or a "
+                                     f"landscape.losses.Loss; got {describe(loss)}.")
+        dh, d0 = ell.shape
+        return cls([d0, *hidden, dh], loss=ell)
 
     def reduction(self) -> dict:
         """The maps between reduced and data coordinates, as stored by :func:`landscape.save`.
@@ -417,18 +536,19 @@ class LinearNetwork:
         return kernels.prefix_products(self.layers(W))[-1]
 
     def loss(self, W) -> float:
-        """``L = 1/2 ||Sigma - W_h ... W_1||_F^2 = 1/2 ||E - A^h||_F^2``."""
-        return float(kernels.loss(self.layers(W), self._Sigma))
+        """``L = l(W_h ... W_1)``; for the default loss ``1/2 ||Sigma - W_h ... W_1||_F^2 = 1/2 ||E - A^h||_F^2``."""
+        return float(kernels.loss(self.layers(W), self._target))
 
     def gradient(self, W):
         """Gradient of ``L``; the gradient flow is ``dW/dt = -gradient(W)`` (spec 1.4).
 
         Returns a layer list ``[dL/dW_1, ..., dL/dW_h]``, or a block-shift ``(n_v, n_v)``
         matrix if ``W`` was an adjacency matrix (then it equals
-        ``-sum_j (A^{h-j})^T (E - A^h) (A^{j-1})^T``).
+        ``-sum_j (A^{h-j})^T (E - A^h) (A^{j-1})^T``, for a general loss
+        ``sum_j (A^{h-j})^T blk_h(grad l(P)) (A^{j-1})^T``, spec 8.2).
         """
         layers, adj = self._layers(W)
-        return self._answer(kernels.gradient(layers, self._Sigma), adj)
+        return self._answer(kernels.gradient(layers, self._target), adj)
 
     def hvp(self, W, V):
         """Hessian-vector product: the directional derivative of :meth:`gradient` along ``V``.
@@ -437,7 +557,7 @@ class LinearNetwork:
         takes the form of ``W``.
         """
         layers, adj = self._layers(W)
-        return self._answer(kernels.hvp(layers, self._Sigma, self.layers(V, name="V")), adj)
+        return self._answer(kernels.hvp(layers, self._target, self.layers(V, name="V")), adj)
 
     def hessian(self, W) -> np.ndarray:
         """Dense Hessian of ``L`` on the ``n_params`` coordinates (order of :meth:`flatten`).
@@ -451,7 +571,7 @@ class LinearNetwork:
                 f"the dense Hessian of {self.n_params} parameters needs {self.n_params**2 * 8 / 2**30:.1f} GiB; "
                 f"the limit is {DENSE_HESSIAN_MAX_PARAMS} parameters. Use net.hessian_operator(W) instead."
             )
-        return kernels.hessian(self.layers(W), self._Sigma)
+        return kernels.hessian(self.layers(W), self._target)
 
     def hessian_operator(self, W):
         """The Hessian as a symmetric :class:`scipy.sparse.linalg.LinearOperator` (matrix free).
@@ -463,7 +583,7 @@ class LinearNetwork:
 
         layers = self.layers(W)
         n = self.n_params
-        Sigma = self._Sigma
+        Sigma = self._target
 
         def matmat(X):
             X = np.asarray(X, dtype=np.float64)
@@ -481,7 +601,7 @@ class LinearNetwork:
         from ._invariants import balance_measure
 
         layers = self.layers(W)
-        grad, L = kernels.gradient(layers, self._Sigma, return_loss=True)
+        grad, L = kernels.gradient(layers, self._target, return_loss=True)
         P = kernels.prefix_products(layers)[-1]
         return {
             "loss": float(L),

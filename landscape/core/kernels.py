@@ -15,6 +15,15 @@ directions. :func:`block_hvp` multiplies the Hessian by a block of directions gi
 the columns of an ``(n_params, b)`` array with a few large matrix-matrix products per
 layer (BLAS-3), sharing the prefix products and residuals between directions.
 Validation is done by the callers (:class:`LinearNetwork`).
+
+General losses (spec 8.2, issue 14): wherever a function takes ``Sigma`` it also accepts
+a :class:`landscape.losses.Loss` ``l`` of the end-to-end matrix. Then the residual is
+``R = -grad l(F_h)`` (for ``1/2||Sigma - P||^2`` that is ``Sigma - F_h``), the loss is
+``l(F_h)``, and the Hessian-vector product seeds the backward recursion with
+``dG_h = -Hess l(F_h)[dF_h]`` instead of ``-dF_h`` (Gauss-Newton term ``J^T Hess l J`` plus
+the residual term, which has the same form as for the quadratic loss). A
+:class:`~landscape.losses.SigmaLoss` is unwrapped to its ``Sigma`` array, so the quadratic
+loss keeps its fast paths bit for bit.
 """
 
 from __future__ import annotations
@@ -39,11 +48,44 @@ __all__ = [
     "hessian",
     "end_to_end_jacobian",
     "conserved_quantities",
+    "residual",
+    "loss_of_P",
+    "target_shape",
 ]
 
 
 def _T(M):
     return np.swapaxes(M, -1, -2)
+
+
+def _resolve(target):
+    """``(Sigma, None)`` for a target array or a SigmaLoss, ``(None, loss)`` for another loss."""
+    if isinstance(target, np.ndarray):
+        return target, None
+    Sigma = getattr(target, "Sigma", None)
+    if getattr(target, "name", None) == "squared" and isinstance(Sigma, np.ndarray):
+        return Sigma, None
+    if hasattr(target, "gradient") and hasattr(target, "hvp"):
+        return None, target
+    return np.asarray(target, dtype=np.float64), None
+
+
+def target_shape(target):
+    """``(d_h, d_0)`` of a target array or a loss."""
+    Sigma, ell = _resolve(target)
+    return tuple(Sigma.shape) if ell is None else tuple(ell.shape)
+
+
+def residual(target, P):
+    """``R = -grad l(P)``: ``Sigma - P`` for the quadratic loss."""
+    Sigma, ell = _resolve(target)
+    return Sigma - P if ell is None else -ell.gradient(P)
+
+
+def loss_of_P(target, P):
+    """``l(P)`` (``1/2 ||Sigma - P||_F^2`` for a target array)."""
+    Sigma, ell = _resolve(target)
+    return half_sq_norm(Sigma - P) if ell is None else ell.value(P)
 
 
 def prefix_products(W):
@@ -60,8 +102,8 @@ def half_sq_norm(R):
 
 
 def loss(W, Sigma):
-    """``L = 1/2 ||Sigma - W_h ... W_1||_F^2`` (an array over leading batch axes)."""
-    return half_sq_norm(Sigma - prefix_products(W)[-1])
+    """``L = 1/2 ||Sigma - W_h ... W_1||_F^2`` or ``l(W_h ... W_1)`` for a loss (an array over batch axes)."""
+    return loss_of_P(Sigma, prefix_products(W)[-1])
 
 
 def backprop(W, R):
@@ -109,7 +151,7 @@ def _cached_workspace(W, Sigma):
     cache = getattr(_CACHE, "work", None)
     if cache is None:
         cache = _CACHE.work = OrderedDict()
-    key = (tuple(Wj.shape for Wj in W), Sigma.shape)
+    key = (tuple(Wj.shape for Wj in W), target_shape(Sigma))
     work = cache.pop(key, None)
     if work is None:
         work = workspace(W, Sigma)
@@ -148,12 +190,19 @@ def _field_into(W, R, F, out, work):
 
 
 def _forward(W, Sigma, work, sign):
-    """Prefix products into ``work["F"]`` and ``R = sign (Sigma - F_h)`` into ``work["R"]``."""
+    """Prefix products into ``work["F"]`` and ``R = sign (Sigma - F_h)`` (``-sign grad l``) into ``work["R"]``."""
     F, R = work["F"], work["R"]
     F[1] = W[0]  # a reference, never written to
     for j in range(2, len(W) + 1):
         np.matmul(W[j - 1], F[j - 1], out=F[j])
-    if sign > 0:
+    Sigma, ell = _resolve(Sigma)
+    if ell is not None:
+        work["L"], g = ell.value_and_gradient(F[len(W)])
+        if sign > 0:
+            np.negative(g, out=R)
+        else:
+            R[...] = g
+    elif sign > 0:
         np.subtract(Sigma, F[len(W)], out=R)
     else:
         np.subtract(F[len(W)], Sigma, out=R)
@@ -192,7 +241,9 @@ def flow_field(W, Sigma, out=None, work=None):
     F, R = _forward(W, Sigma, work, +1)
     if out is None:
         out = [np.empty(Wj.shape) for Wj in W]
-    field, L = _field_into(W, R, F, out, work), half_sq_norm(R)
+    ell = _resolve(Sigma)[1]
+    L = half_sq_norm(R) if ell is None else work.pop("L")
+    field = _field_into(W, R, F, out, work)
     if cached:
         F[1] = None  # the cache must not keep the caller's W_1 alive
     return field, L
@@ -202,10 +253,12 @@ def gradient(W, Sigma, *, return_loss: bool = False):
     """Gradient ``[dL/dW_1, ..., dL/dW_h]`` of the loss (the flow is its negative)."""
     work = _cached_workspace(W, Sigma)
     F, R = _forward(W, Sigma, work, -1)  # R = F_h - Sigma: the gradient without a negation pass
+    ell = _resolve(Sigma)[1]
+    L = half_sq_norm(R) if ell is None else work.pop("L")
     grad = _field_into(W, R, F, [np.empty(Wj.shape) for Wj in W], work)
     F[1] = None  # the cache must not keep the caller's W_1 alive
     if return_loss:
-        return grad, half_sq_norm(R)
+        return grad, L
     return grad
 
 
@@ -222,13 +275,14 @@ def hvp(W, Sigma, V):
     """
     h = len(W)
     F = prefix_products(W)
-    R = Sigma - F[-1]
+    Sigma, ell = _resolve(Sigma)
+    R = Sigma - F[-1] if ell is None else -ell.gradient(F[-1])
     G = backprop(W, R)
     dF = [None, V[0]]
     for j in range(2, h + 1):
         dF.append(W[j - 1] @ dF[j - 1] + V[j - 1] @ F[j - 1])
     dG = [None] * (h + 1)
-    dG[h] = -dF[h]
+    dG[h] = -dF[h] if ell is None else -ell.hvp(F[-1], dF[h])
     for j in range(h, 1, -1):
         dG[j - 1] = _T(W[j - 1]) @ dG[j] + _T(V[j - 1]) @ G[j]
     out = [-dG[1]]
@@ -273,19 +327,21 @@ def block_hvp_setup(W, Sigma, *, residual_rtol=None):
     """
     h = len(W)
     d = [W[0].shape[-1]] + [Wj.shape[-2] for Wj in W]
-    reverse = d[h] < d[0]
+    Sigma, ell = _resolve(Sigma)
+    reverse = d[h] < d[0] and ell is None  # a general loss is not reoriented (its Hessian acts on P, not P^T)
     if reverse:
         W = [np.ascontiguousarray(_T(Wj)) for Wj in W[::-1]]
         Sigma = np.ascontiguousarray(_T(Sigma))
         d = d[::-1]
     F = [np.eye(d[0])] + prefix_products(W)[1:]
-    R = Sigma - F[h]
+    R = Sigma - F[h] if ell is None else -ell.gradient(F[h])
     if residual_rtol is None:
         residual_rtol = 8.0 * np.finfo(float).eps * h * np.sqrt(d[0] * d[h])
     Vr = g = G = None
     if residual_rtol > 0 and R.size:
         U, s, Vt = np.linalg.svd(R, full_matrices=False)
-        scale = max(float(s[0]) if s.size else 0.0, float(np.linalg.norm(Sigma, 2)), float(np.linalg.norm(F[h], 2)))
+        scale = max(float(s[0]) if s.size else 0.0, float(np.linalg.norm(Sigma, 2)) if ell is None else 0.0,
+                    float(np.linalg.norm(F[h], 2)))
         r = int(np.sum(s > residual_rtol * scale))
         if 2 * r <= d[0]:
             Vr = np.ascontiguousarray(Vt[:r].T)  # (d_0, r)
@@ -296,7 +352,7 @@ def block_hvp_setup(W, Sigma, *, residual_rtol=None):
     if Vr is None:
         G = backprop(W, R)
     starts = np.concatenate([[0], np.cumsum([a * b for a, b in zip(d[1:], d[:-1])])]).astype(int)
-    return {"W": W, "F": F, "g": g, "G": G, "Vr": Vr, "reversed": reverse, "d": d, "starts": starts}
+    return {"W": W, "F": F, "g": g, "G": G, "Vr": Vr, "reversed": reverse, "d": d, "starts": starts, "loss": ell}
 
 
 def _reorder_block(X, d_from, reverse_layers):
@@ -389,7 +445,12 @@ def _block_hvp_oriented(setup, X):
         dF[j] = out
     Y = np.empty((n, b))
     dG = dF[h]
-    np.negative(dG, out=dG)  # dG_h = -dF_h (dF_h is not needed any more)
+    ell = setup.get("loss")
+    if ell is None:
+        np.negative(dG, out=dG)  # dG_h = -dF_h (dF_h is not needed any more)
+    else:  # dG_h = -Hess l(F_h)[dF_h], directions k on the middle axis [a, k, e]
+        Hd = ell.hvp(F[h], dG.transpose(1, 0, 2))  # (b, d_h, d_0)
+        dG = np.ascontiguousarray(np.negative(Hd).transpose(1, 0, 2))
     for j in range(h, 0, -1):
         Yj = Y[starts[j - 1] : starts[j]].reshape(d[j], d[j - 1], b)
         # term A: dG_j F_{j-1}^T, computed as [a, k, c]
@@ -453,11 +514,12 @@ def hessian(W, Sigma) -> np.ndarray:
     batch = W[0].shape[:-2]
     d = [W[0].shape[-1]] + [Wj.shape[-2] for Wj in W]
     F = prefix_products(W)
-    R = Sigma - F[-1]
+    Sigma, ell = _resolve(Sigma)
+    R = Sigma - F[-1] if ell is None else -ell.gradient(F[-1])
     G = backprop(W, R)
     J = end_to_end_jacobian(W, F)
     Finput = [np.broadcast_to(np.eye(d[0]), batch + (d[0], d[0]))] + F[1:]
-    H = _T(J) @ J
+    H = _T(J) @ J if ell is None else _T(J) @ (ell.hessian_matrix(F[-1]) @ J)
     starts = np.concatenate([[0], np.cumsum([d[j] * d[j - 1] for j in range(1, h + 1)])])
     for j in range(1, h + 1):
         M = np.broadcast_to(np.eye(d[j]), batch + (d[j], d[j]))  # W_{j+1:k-1}, grown as k increases

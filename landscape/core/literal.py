@@ -19,6 +19,9 @@ __all__ = [
     "literal_hvp",
     "literal_hessian_form",
     "Q",
+    "literal_loss_value",
+    "literal_loss_gradient",
+    "literal_loss_hvp",
 ]
 
 
@@ -74,6 +77,55 @@ def literal_hvp(A, E, h: int, C, mask=None) -> np.ndarray:
     R = E - P[h]
     M1C = _M1(P, C, h)
     out = sum(P[l].T @ M1C @ P[h - 1 - l].T for l in range(h))
+    for a in range(h - 1):
+        for b in range(h - 1 - a):
+            c = h - 2 - a - b
+            out = out - P[a].T @ R @ (P[b] @ C @ P[c]).T - (P[a] @ C @ P[b]).T @ R @ P[c].T
+    return out if mask is None else np.where(mask, out, 0.0)
+
+
+def _corner(M, widths):
+    """The bottom-left ``(d_h, d_0)`` block of an ``(n_v, n_v)`` matrix."""
+    n_v = M.shape[0]
+    return M[n_v - widths[-1]:, : widths[0]]
+
+
+def _blk_h(M, widths):
+    """``blk_h(M)``: ``M`` in the bottom-left corner of an ``(n_v, n_v)`` zero matrix."""
+    n_v = sum(widths)
+    out = np.zeros((n_v, n_v))
+    out[n_v - widths[-1]:, : widths[0]] = M
+    return out
+
+
+def literal_loss_value(A, loss, widths) -> float:
+    """``L(A) = l(P)`` with ``P`` the corner block of ``A^h`` (spec 8.2)."""
+    h = len(widths) - 1
+    return float(loss.value(_corner(np.linalg.matrix_power(A, h), widths)))
+
+
+def literal_loss_gradient(A, loss, widths) -> np.ndarray:
+    """``sum_{j=1}^h (A^{h-j})^T blk_h(grad l(P)) (A^{j-1})^T`` (spec 8.2), an ``(n_v, n_v)`` matrix."""
+    h = len(widths) - 1
+    P = powers(A, h)
+    D = _blk_h(loss.gradient(_corner(P[h], widths)), widths)
+    return sum(P[h - j].T @ D @ P[j - 1].T for j in range(1, h + 1))
+
+
+def literal_loss_hvp(A, loss, widths, C, mask=None) -> np.ndarray:
+    """``Hess L(A) C`` for ``L(A) = l(corner of A^h)``, dense in ``A``.
+
+    Gauss-Newton term ``sum_l (A^l)^T blk_h(Hess l(P)[dP]) (A^{h-1-l})^T`` with
+    ``dP = corner of M_1(C)`` (the directional derivative of ``A^h``), plus the residual
+    term of :func:`literal_hvp` with ``E - A^h`` replaced by ``R = -blk_h(grad l(P))``.
+    """
+    h = len(widths) - 1
+    P = powers(A, h)
+    Pc = _corner(P[h], widths)
+    R = -_blk_h(loss.gradient(Pc), widths)
+    dP = _corner(_M1(P, C, h), widths)
+    D = _blk_h(loss.hvp(Pc, dP), widths)
+    out = sum(P[l].T @ D @ P[h - 1 - l].T for l in range(h))
     for a in range(h - 1):
         for b in range(h - 1 - a):
             c = h - 2 - a - b

@@ -18,7 +18,7 @@ def test_properties_of_a_rectangular_network():
     assert net.rank == 2 and net.rho == 2
     np.testing.assert_array_equal(net.sigma, [3.0, 2.0, 0.0])
     assert net.Sigma.shape == (3, 3) and net.Sigma[1, 1] == 2.0 and net.Sigma[2, 2] == 0.0
-    assert repr(net) == "LinearNetwork(widths=[3, 4, 2, 5, 3], sigma=[3., 2., 0.])"
+    assert repr(net) == "LinearNetwork(widths=[3, 4, 2, 5, 3], sigma=[3., 2., 0.], loss='squared')"
 
 
 def test_scalar_sigma_is_one_singular_value():
