@@ -69,6 +69,7 @@ import numpy as np
 
 from .._validation import check_int, check_positive_float, check_rng
 from ..errors import LandscapeValueError
+from ..losses import require_quadratic
 from ._classify import require_critical
 
 __all__ = ["manifold_dimensions", "ManifoldDimensions", "characteristic_direction", "measure_set_dimension",
@@ -465,6 +466,7 @@ def manifold_dimensions(net, W_star, *, measure="auto", tol=1e-8, n_critical_sam
     >>> d.unstable, d.stable, d.critical, d.centre, d.source
     (1, 1, 1, 2, 'blow_up')
     """
+    require_quadratic(net, "manifold_dimensions", "its dimension counts use the critical sets and arcs of the quadratic loss (spec 4.3, 5)")
     tol = check_positive_float(tol, name="tol", upper=1.0)
     n_critical_samples = check_int(n_critical_samples, name="n_critical_samples", minimum=1)
     max_rays = check_int(max_rays, name="max_rays", minimum=1)

@@ -58,6 +58,7 @@ import numpy as np
 from .._validation import check_int, check_positive_float
 from ..core import kernels
 from ..errors import LandscapeValueError
+from ..losses import require_quadratic
 
 __all__ = ["manifold_surface"]
 
@@ -718,6 +719,7 @@ def manifold_surface(net, W_star, kind="unstable", directions=None, *, radius=1e
     >>> bool(abs(P[:, :2] + P[:, 2:]).max() < 1e-9), surf.sizes["corner"]
     (True, 3)
     """
+    require_quadratic(net, "manifold_surface", "its charts start at critical points of the quadratic loss and use its closed-form critical data (spec 5)")
     import xarray as xr
 
     from ..critical._points import _common_attrs
