@@ -84,6 +84,9 @@ class _ArcFlow:
         self.floor = float(floor)
         self.nfev = 0
         self.njev = 0
+        self.mask_out = None  # parameters held at 0 (an exact invariant coordinate subspace), or None
+        self.budget = None  # field evaluations (rows) allowed in the current shot, or None
+        self.shot_nfev = 0
         from ..dynamics._problem import FlowProblem
 
         self._problem = FlowProblem(net)  # the engine's one field on flat states
@@ -98,14 +101,29 @@ class _ArcFlow:
 
     def field(self, Y, out=None):
         self.nfev += Y.shape[0]
+        self.shot_nfev += Y.shape[0]
+        if self.budget is not None and self.shot_nfev > self.budget:
+            raise _ShotBudget()
         X = Y[:, : self.m]
         F, L = self.raw(np.ascontiguousarray(X))
+        if self.mask_out is not None:
+            F[:, self.mask_out] = 0.0
         norm = np.sqrt(np.sum(F * F, axis=1) + self.floor**2)
         if out is None:
             out = np.empty(Y.shape)
         out[:, : self.m] = (self.direction / norm)[:, None] * F
         out[:, self.m:] = 0.0
         return out, L
+
+
+class _ShotBudget(Exception):
+    """Raised inside an orbit shot that used up its field evaluations (see ``SHOT_BUDGET``)."""
+
+
+#: field evaluations allowed per orbit in one shot (a dopri5 step costs 6): an orbit crossing
+#: a sphere of radius Delta in arc length needs a few hundred; thousands of steps mean the
+#: arc-length field became stiff (near a critical set where |grad L| fell below the floor)
+SHOT_BUDGET = 60_000
 
 
 def _events(flow, delta, crit, loss_level, kind):
@@ -135,8 +153,23 @@ def _exits(flow, starts, centres, delta, crit, loss_level, kind, rtol):
     B, m = starts.shape
     Y0 = np.concatenate([starts, centres], axis=1)
     events = _events(flow, delta, crit, loss_level, kind)
-    res = solvers.integrate(flow, "dopri5", Y0, np.array([0.0, 6.0 * delta]), rtol=rtol,
-                            atol=rtol * 1e-2 * max(1.0, float(np.abs(starts).max())), events=events, progress=False)
+    flow.shot_nfev = 0
+    flow.budget = SHOT_BUDGET * B
+    try:
+        res = solvers.integrate(flow, "dopri5", Y0, np.array([0.0, 6.0 * delta]), rtol=rtol,
+                                atol=_atol(rtol, starts), events=events, progress=False)
+    except _ShotBudget:
+        from ._eigen import BudgetExceededError
+
+        far = float(np.linalg.norm(starts - centres, axis=1).max())
+        raise BudgetExceededError(
+            f"manifold_surface: an orbit shot of {B} orbits (sphere radius Delta = {delta:g}, starts up to {far:.3g} "
+            f"from their ring points) used more than SHOT_BUDGET = {SHOT_BUDGET} field evaluations per orbit; the "
+            f"arc-length flow became stiff (typically near a critical set where |grad L| fell below the field floor "
+            f"{flow.floor:.3g} but stayed above the critical threshold {crit:.3g}). Use a larger radius, a larger "
+            f"rtol, a smaller delta or a loss_level.") from None
+    finally:
+        flow.budget = None
     Yf = res["Y_final"][:, :m]
     code = np.full(B, STOP_CODES.index("stalled"))
     ev = res["event"]
@@ -145,6 +178,11 @@ def _exits(flow, starts, centres, delta, crit, loss_level, kind, rtol):
     code[ev == 2] = STOP_CODES.index("loss_level")
     return Yf, code, res["t_final"]
 
+
+
+def _atol(rtol, X):
+    """Absolute tolerance of the orbit integrations: ``rtol / 100`` at the scale of the points."""
+    return rtol * 1e-2 * max(1.0, float(np.abs(X).max()))
 
 
 #: above this many numbers in the constraint Jacobian of one point (constraints x parameters)
@@ -294,10 +332,13 @@ def _cyc_gap(a, b, m):
 
 class _Grower:
     def __init__(self, net, centre, kind, ring0, *, delta, delta_min, delta_max, min_spacing, max_spacing,
-                 angle_min, angle_max, max_distance, loss_level, max_vertices, max_rings, crit, floor, rtol, conserve):
+                 angle_min, angle_max, max_distance, loss_level, max_vertices, max_rings, crit, floor, rtol, conserve,
+                 mask_out=None):
         self.net = net
         self.kind = kind
         self.flow = _ArcFlow(net, +1 if kind == "unstable" else -1, floor=floor)
+        self.flow.mask_out = mask_out
+        self.mask_out = mask_out
         self.project = _conserved_projector(net, centre) if conserve else None
         self.crit = crit
         self.rtol = rtol
@@ -366,6 +407,8 @@ class _Grower:
         starts = _interp_quadratic(X, s) if X.shape[0] >= 8 else _interp(X, s)
         if self.project is not None:
             starts = self.project(starts)
+        if self.mask_out is not None:
+            starts[:, self.mask_out] = 0.0
         self.n_orbits += s.size
         Y, code, _ = _exits(self.flow, starts, p, delta, self.crit, self.loss_level, self.kind, self.rtol)
         g = np.einsum("ij,ij->i", Y - p, t)
@@ -523,12 +566,23 @@ def _stitch(old_vid, new_vid, b, m):
 
 
 # ----------------------------------------------------------------------------- checks
-def tangency_angles(net, points, triangles, sign=1.0):
-    """Per vertex: the angle (radians) between the flow field and the mesh's local plane.
+def tangency_angles(net, points, triangles, sign=1.0, apex=0):
+    """Per vertex: the angle (radians) between the flow field and the surface's local tangent plane.
 
-    The local plane of a vertex is the best plane (two leading left singular vectors)
-    through the edges to its neighbours in ``triangles``. NaN where the field vanishes
-    (critical points) or the vertex has fewer than two independent edges.
+    Vertices joined to the ``apex`` (vertex 0: W* itself, where the surface may be a cone:
+    the blow-up start) use the plane spanned by the chord to the apex and the central
+    difference of their two apex-joined neighbours (on a cone the chord is the ruling
+    through the vertex, tangent to the surface; on a smooth surface it is tangent to
+    ``O(radius)``). Every other vertex:
+    The tangent plane of a vertex is estimated from its neighbours in ``triangles`` (the
+    vertices sharing a triangle with it, and their neighbours where fewer than 5): a first
+    plane (two leading left singular vectors of the edges) gives local coordinates
+    ``(u_1, u_2)``; the edges are then fitted by ``u_1 a + u_2 b + u_1^2 c + u_1 u_2 e + u_2^2 g``
+    (least squares, vector coefficients) and the plane is ``span(a, b)``. The quadratic
+    terms absorb the surface's curvature, so the estimate is second-order accurate in the
+    spacing (a plane through one-sided edges is only first order: on the cone of a
+    degenerate saddle its apex ring read 2e-2 rad). NaN where the field vanishes (critical
+    points) or the vertex has fewer than two independent edges.
     """
     n_v = points.shape[0]
     flow = _ArcFlow(net, sign, 0.0)
@@ -541,15 +595,39 @@ def tangency_angles(net, points, triangles, sign=1.0):
         nbrs[c].update((a, b_))
     ang = np.full(n_v, np.nan)
     scale = max(1.0, float(np.abs(points).max()))
+    apex_ring = nbrs[apex] if apex is not None and 0 <= apex < n_v else set()
     for v in range(n_v):
         if len(nbrs[v]) < 2 or fnorm[v] <= 1e-12 * scale:
             continue
-        E = points[list(nbrs[v])] - points[v]
+        side = sorted(nbrs[v] & apex_ring)
+        if v in apex_ring and len(side) == 2:
+            T = np.column_stack([points[v] - points[apex], points[side[1]] - points[side[0]]])
+            Uq, sq, _ = np.linalg.svd(T, full_matrices=False)
+            if sq[1] > 1e-12 * sq[0]:
+                inplane = Uq.T @ (F[v] / fnorm[v])
+                ang[v] = float(np.arcsin(np.clip(np.sqrt(max(0.0, 1.0 - float(inplane @ inplane))), 0.0, 1.0)))
+                continue
+        near = set(nbrs[v])
+        if len(near) < 6:
+            for u in list(near):
+                near |= nbrs[u]
+            near.discard(v)
+        idx = np.fromiter(near, dtype=int)
+        E = points[idx] - points[v]
         U, s, _ = np.linalg.svd(E.T, full_matrices=False)
         if s.size < 2 or s[1] <= 1e-12 * s[0]:
             continue
+        plane = U[:, :2]
+        if idx.size >= 6:
+            u = E @ plane
+            h = np.sqrt(np.sum(u * u, axis=1)).max()
+            A = np.column_stack([u, u[:, 0] ** 2, u[:, 0] * u[:, 1], u[:, 1] ** 2]) / np.array([1, 1, h, h, h])
+            coef, *_ = np.linalg.lstsq(A, E, rcond=None)
+            T = coef[:2].T
+            if np.linalg.matrix_rank(T, tol=1e-10 * np.abs(T).max()) == 2:
+                plane = np.linalg.qr(T)[0]
         f = F[v] / fnorm[v]
-        inplane = U[:, :2].T @ f
+        inplane = plane.T @ f
         ang[v] = float(np.arcsin(np.clip(np.sqrt(max(0.0, 1.0 - float(inplane @ inplane))), 0.0, 1.0)))
     return ang
 
@@ -639,6 +717,130 @@ def _as_direction(net, d, name):
     if not np.any(flat):
         raise LandscapeValueError(f"{name} must be a nonzero direction; got all zeros.")
     return flat
+
+
+#: largest network (parameters) on which the alignment of W_star is recovered (orthogonal-gauge frame)
+ALIGN_LIMIT = 20_000
+#: vertices of W^u (W^s) may exceed (fall below) L_S by at most this times max(1, |L_S|): the
+#: loss is evaluated to ~1e-16 max(1, L_S); the drop on ring 0 is >= radius^h (1e-10 at h = 5)
+LOSS_ORDER_RTOL = 1e-12
+#: vertices whose tangency angle exceeds this (radians) are counted as invariance violations and
+#: warned about: on every correct mesh measured the angle is the local plane's fit error, below
+#: 1e-2 (curved depth-2 surfaces, degenerate cones); a mesh that left the invariant set (e.g. the
+#: fast unstable direction amplifying rounding errors at a gauged point) meets the flow at O(1)
+INVARIANCE_THRESHOLD = 0.1
+
+
+def _gauge_maps(net, gauges):
+    """Maps of flat points (rows) from the aligned frame to W_star's (``to_W``) and back (``to_M``)."""
+    if gauges is None:
+        return (lambda X: np.array(X, dtype=float, copy=True)), (lambda X: np.array(X, dtype=float, copy=True))
+    from ._align import gauge_directions
+
+    inv = [G.T for G in gauges]
+
+    def apply(G, X):
+        X = np.asarray(X, dtype=float)
+        return gauge_directions(net, G, X.reshape(-1, net.n_params).T).T.reshape(X.shape)
+
+    return (lambda X: apply(gauges, X)), (lambda X: apply(inv, X))
+
+
+def _invariant_support(net, centre, circle, n_probe=4):
+    """Restrict the growth to the smallest coordinate subspace holding W*, the start circle and its orbits.
+
+    The support of ``W*`` and of the circle's directions (entries above 1e-12 of their
+    largest) spans a coordinate subspace; where the field at random points of it has no
+    component outside it (checked at ``n_probe`` points, relative 1e-12), the subspace is
+    invariant and the growth is confined to it exactly (the field outside is set to 0).
+    Returns the (cleaned) circle and the boolean mask of the parameters held at 0, or None.
+    """
+    phis = np.linspace(0.0, 2 * np.pi, 13)[:-1]
+    D = np.array([circle(p) for p in phis])
+    supp = (np.abs(centre) > 0) | np.any(np.abs(D) > 1e-12 * np.abs(D).max(axis=1, keepdims=True), axis=0)
+    if supp.all():
+        return circle, None
+    rng = np.random.default_rng(0)
+    scale = max(1.0, float(np.abs(centre).max()))
+    X = np.tile(centre, (n_probe, 1))
+    X[:, supp] += 0.3 * scale * rng.standard_normal((n_probe, int(supp.sum())))
+    F, _ = _ArcFlow(net, 1, 0.0).raw(X)
+    if np.abs(F[:, ~supp]).max() > 1e-12 * max(np.abs(F).max(), 1e-300):
+        return circle, None
+    out = ~supp
+
+    def clean(phi):
+        d = circle(phi).copy()
+        d[out] = 0.0
+        return d / np.linalg.norm(d)
+
+    return clean, out
+
+
+def _check_start(net, centre, circle, kind, radius, source, n_phi=32):
+    """Refuse a start circle that does not lie in the wanted set's tangent plane / cone.
+
+    At ``r = radius / 10`` and ``n_phi`` directions ``d(phi)`` of the circle, the flow field
+    (W^u: the flow, W^s: the reversed flow) at ``W* + r d(phi)`` must point away from W*
+    (``<F, d> > 1e-3 |F|``; it is ``-r d^T H d > 0`` on the eigenspace of the wanted sign and
+    radial on the blow-up cone) and lie in the plane of the circle's span to within 0.2 rad
+    (in-plane starts: ``O(r)``; a direction outside the tangent plane or cone: ``O(1)``).
+    """
+    sign = 1.0 if kind == "unstable" else -1.0
+    r = radius / 10
+    phis = 2 * np.pi * np.arange(n_phi) / n_phi
+    D = np.array([circle(p) for p in phis])
+    F, _ = _ArcFlow(net, 1, 0.0).raw(centre + r * D)
+    F = sign * F
+    fn = np.linalg.norm(F, axis=1)
+    radial = np.einsum("ij,ij->i", F, D)
+    Q = np.linalg.qr(np.vstack([circle(0.0), circle(np.pi / 2)]).T)[0]
+    # the circle may be a cone over a curve (blow-up): the plane spanned by d and d'
+    off = np.empty(n_phi)
+    for j, p in enumerate(phis):
+        t = circle(p + 1e-4) - circle(p - 1e-4)
+        B = np.linalg.qr(np.column_stack([D[j], t]))[0] if source == "escape_arc" else Q
+        inplane = B @ (B.T @ F[j])
+        off[j] = np.linalg.norm(F[j] - inplane) / max(fn[j], 1e-300)
+    bad_out = np.flatnonzero(~(radial > 1e-3 * fn) | (fn == 0))
+    bad_plane = np.flatnonzero(off > np.sin(0.2))
+    if bad_out.size or bad_plane.size:
+        j = int(bad_out[0]) if bad_out.size else int(bad_plane[0])
+        what = "directions" if source == "directions" else f"the start circle ({source})"
+        other = "stable" if kind == "unstable" else "unstable"
+        raise LandscapeValueError(
+            f"{what} do not lie in the {kind} set of W_star: at W_star + r d(phi), r = {r:.3g}, the "
+            f"{'flow' if kind == 'unstable' else 'reversed flow'} field points "
+            + (f"back toward W_star (or vanishes) at {bad_out.size} of {n_phi} directions of the circle (first phi = "
+               f"{phis[j]:.3f}: <F, d> / |F| = {radial[j] / max(fn[j], 1e-300):.3g})" if bad_out.size else
+               f"out of the circle's plane at {bad_plane.size} of {n_phi} directions (first phi = {phis[j]:.3f}: "
+               f"angle {np.arcsin(min(1.0, off[j])):.3g} rad > 0.2)")
+            + f". Pass two directions of the {kind} eigenspace (Hessian eigenvectors of the "
+            f"{'negative' if kind == 'unstable' else 'positive'} sign) or of its blow-up cone; directions of the "
+            f"{other} set or mixing the two are refused.")
+
+
+def _no_surface_message(net, layers, kind, n_sign, tol):
+    """The refusal where no start circle is built, with the set's dimension from ls.manifold_dimensions."""
+    from ._dimensions import manifold_dimensions
+
+    sign = "negative" if kind == "unstable" else "positive"
+    try:
+        dims = manifold_dimensions(net, layers, tol=tol)
+        dim, src = (dims.unstable if kind == "unstable" else dims.stable), dims.sources.get(kind, dims.source)
+    except Exception as err:  # the statement below is then made without it
+        dim, src = None, f"not available ({type(err).__name__})"
+    head = (f"no 2-D {kind} surface to start from at W_star: the Hessian has {n_sign} {sign} eigenvalue(s) (two are "
+            f"needed for the eigenspace start) and no escape arc of order >= 3 has a second free hidden unit to span "
+            f"a blow-up circle. ")
+    if dim is None:
+        tail = f"ls.manifold_dimensions: {src}. "
+    elif dim >= 2:
+        tail = (f"ls.manifold_dimensions reports W^{kind[0]} of dimension {'>= ' if src == 'bounds' else ''}{dim} "
+                f"(source {src!r}): a surface exists but no start circle is built for it here. ")
+    else:
+        tail = f"ls.manifold_dimensions reports W^{kind[0]} of dimension {dim} (source {src!r}): there is no surface. "
+    return head + tail + "Pass two directions of the set to grow the surface they span."
 
 
 def manifold_surface(net, W_star, kind="unstable", directions=None, *, radius=1e-2, delta=None, max_distance=1.0,
@@ -767,8 +969,27 @@ def manifold_surface(net, W_star, kind="unstable", directions=None, *, radius=1e
             raise LandscapeValueError(f"loss_level must lie {side} the critical value L(W_star) = {L_star:g} for the "
                                       f"{kind} set (the loss is {side} it there); got {loss_level:g}.")
     centre = net.flatten(layers)
+    L_star = float(q.loss)
 
-    # --- the start circle
+    # --- the frame: under an orthogonal hidden gauge the flow is equivariant (W_i -> G_i W_i
+    # G_{i-1}^T maps orbits to orbits, isometrically), so the surface is grown at the aligned
+    # point M (exact zeros: invariant coordinate subspaces stay exact in floating point) and
+    # mapped back by the gauge; under a general invertible gauge it is not equivariant
+    frame, gauges, grow_layers = "W_star", None, layers
+    if net.n_params <= ALIGN_LIMIT:
+        from ._align import align
+
+        al = align(net, layers)
+        if al is not None and not (al.residual == 0.0 and all(np.array_equal(G, np.eye(G.shape[0]))
+                                                              for G in al.gauges)):
+            if al.orthogonal:
+                frame, gauges, grow_layers = "aligned", al.gauges, al.layers
+            else:
+                frame = "general_gauge"
+    to_W, to_M = _gauge_maps(net, gauges)
+    gcentre = net.flatten(grow_layers)
+
+    # --- the start circle (in the growth frame)
     if directions is not None:
         if len(directions) != 2:
             raise LandscapeValueError(f"directions must be two directions; got {len(directions)}.")
@@ -782,13 +1003,14 @@ def manifold_surface(net, W_star, kind="unstable", directions=None, *, radius=1e
         used = "eigenspace" if start == "auto" else start
         if used == "blow_up":
             raise LandscapeValueError("start='blow_up' builds its own circle from escape arcs; pass directions=None.")
+        d1, d2 = to_M(d1), to_M(d2)
 
         def circle(phi):
             return np.cos(phi) * d1 + np.sin(phi) * d2
 
         info = {"source": "directions"}
     else:
-        lam, Q = (np.zeros(0), None) if start == "blow_up" else _leading_eigenvectors(net, layers, kind, tol)
+        lam, Q = (np.zeros(0), None) if start == "blow_up" else _leading_eigenvectors(net, grow_layers, kind, tol)
         if lam.size >= 2 and start != "blow_up":
             used = "eigenspace"
             d1, d2 = Q[:, 0], Q[:, 1]
@@ -802,25 +1024,39 @@ def manifold_surface(net, W_star, kind="unstable", directions=None, *, radius=1e
                 raise LandscapeValueError(f"start='eigenspace' needs two Hessian eigenvalues of the {kind} sign at "
                                           f"W_star; it has {lam.size}. Use start='blow_up' or pass directions.")
             used = "blow_up"
-            circle, res, where = _blow_up_directions(net, layers, kind, tol)
-            if circle is None:
-                sign = "negative" if kind == "unstable" else "positive"
+            if frame == "general_gauge":
                 raise LandscapeValueError(
-                    f"no 2-D {kind} surface to start from at W_star: the Hessian has {lam.size} {sign} eigenvalue(s) "
-                    f"(two are needed for the eigenspace start) and no escape arc of order >= 3 has a second free "
-                    f"hidden unit to span a blow-up circle (W^{kind[0]} may be 1-D or a point here, e.g. a scalar "
-                    f"network or a minimum); pass two directions to grow the surface they span.")
+                    "W_star is a gauge image G_i M_i G_{i-1}^{-1} of an aligned critical point M under a "
+                    "non-orthogonal (invertible) hidden gauge, and its " + kind + " set is not second order "
+                    f"(the Hessian has {lam.size} eigenvalue(s) of the {kind} sign; two are needed for the eigenspace "
+                    "start). The gradient flow is not equivariant under non-orthogonal gauges, so the blow-up circle "
+                    "of M does not map to an invariant surface at W_star, and a blow-up at W_star itself is not "
+                    "implemented. Grow the surface at the aligned point (ls.recover_alignment(net, W_star).layers) "
+                    "or at an orthogonally gauged point.")
+            circle, res, where = _blow_up_directions(net, grow_layers, kind, tol)
+            if circle is None:
+                raise LandscapeValueError(_no_surface_message(net, layers, kind, lam.size, tol))
             d1, d2 = circle(0.0), circle(np.pi / 2)
             info = {"source": "escape_arc", "order": res["order"], "coefficient": res["coefficient"],
                     "path": where}
+    # an exact invariant coordinate subspace holding W* and the start circle (aligned points)
+    circle, mask_out = _invariant_support(net, gcentre, circle)
+    d1, d2 = circle(0.0), circle(np.pi / 2)
+    # the start must lie in the wanted set: the field at W* + r d(phi) tangent to the start
+    # plane / cone and pointing away from W* (W^u: the flow; W^s: the reversed flow)
+    _check_start(net, gcentre, circle, kind, radius, info["source"])
     if n_start is None:
         n_start = max(16, int(np.ceil(2 * np.pi * radius / min_spacing)))
+        if used == "blow_up":  # a cone, curved at its apex ring: finer in angle
+            n_start = max(n_start, 48)
     n_start = check_int(n_start, name="n_start", minimum=6)
     phis = 2 * np.pi * np.arange(n_start) / n_start
-    ring0 = centre + radius * np.array([circle(p) for p in phis])
+    ring0 = gcentre + radius * np.array([circle(p) for p in phis])
     conserve = bool(conserve)
     if conserve and net.depth > 1:
-        ring0 = _conserved_projector(net, centre)(ring0)
+        ring0 = _conserved_projector(net, gcentre)(ring0)
+        if mask_out is not None:
+            ring0[:, mask_out] = 0.0
 
     # floor of the arc-length field and the critical-set threshold: far below the field on ring 0
     flow0 = _ArcFlow(net, 1, 0.0)
@@ -829,20 +1065,45 @@ def manifold_surface(net, W_star, kind="unstable", directions=None, *, radius=1e
     scale = max(1.0, float(np.sum(net.sigma**2)))
     # the floor f keeps the field smooth where it vanishes (near a critical set the arc-length
     # field would flip direction; below f it is the gradient flow slowed by 1/f, which an
-    # explicit method follows with steps ~ f / lambda); orbits stop where |F| < crit = 1e-3 f
-    # (above the integrator's noise there)
+    # explicit method follows with steps ~ f / lambda); orbits stop where |F| < crit
     floor = min(1e-3 * fmin, 1e-3 * scale) if fmin > 0 else 1e-9 * scale
-    crit = 1e-3 * floor
-    grower = _Grower(net, centre, kind, ring0, delta=delta, delta_min=delta_min, delta_max=delta_max,
+    # near a critical set, where |F| < floor, the arc-length field is the gradient flow sped up
+    # by 1/floor: an explicit integrator there sits at its stability limit and |F| stalls at
+    # about (Hessian scale) x atol x 1e2 (measured: 4e-9 at (1,2,1), sigma = 1.5, radius 2e-4,
+    # where crit = 1e-3 floor = 3e-10 was never reached: the old hang). The threshold stays
+    # above that noise: 1e3 x atol x the Hessian scale (sum sigma^2, an upper bound of the
+    # curvature at the minima), but below 1 % of the field on ring 0 (a high-order degenerate
+    # start, field ~ radius^(m-1), must not stop at once)
+    crit = max(1e-3 * floor, min(1e3 * _atol(rtol, ring0) * scale, 1e-2 * fmin))
+    floor = max(floor, 10.0 * crit)
+    grower = _Grower(net, gcentre, kind, ring0, delta=delta, delta_min=delta_min, delta_max=delta_max,
                      min_spacing=min_spacing, max_spacing=max_spacing, angle_min=angle_min, angle_max=angle_max,
                      max_distance=max_distance, loss_level=loss_level, max_vertices=max_vertices, max_rings=max_rings,
-                     crit=crit, floor=floor, rtol=rtol, conserve=conserve)
+                     crit=crit, floor=floor, rtol=rtol, conserve=conserve, mask_out=mask_out)
     out = grower.grow().result()
-    P = out["points"]
+    # back to W_star's frame; every check below is made at W_star itself
+    P = to_W(out["points"])
+    P[0] = centre
+    d1, d2 = to_W(d1), to_W(d2)
     sign = 1.0 if kind == "unstable" else -1.0
     tang = tangency_angles(net, P, out["triangles"], sign)
     cdev = conserved_deviation(net, P, centre)
     loss = kernels.loss(flow0.layers(P), net.Sigma)
+    # the loss orders the sets: W^u below L_S, W^s above (rounding of L: ~1e-16 max(1, L_S))
+    loss_tol = LOSS_ORDER_RTOL * max(1.0, abs(L_star))
+    excess = (loss[1:] - L_star) if kind == "unstable" else (L_star - loss[1:])
+    n_loss_bad = int(np.sum(excess > loss_tol))
+    ok = np.isfinite(tang)
+    n_tang_bad = int(np.sum(tang[ok] > INVARIANCE_THRESHOLD))
+    if n_loss_bad or n_tang_bad:
+        import warnings
+
+        warnings.warn(
+            f"manifold_surface: the {kind} surface fails its checks at W_star: {n_loss_bad} vertices on the wrong "
+            f"side of L_S = {L_star:.6g} by more than {loss_tol:.1e} (largest {max(0.0, float(excess.max())):.2e}), "
+            f"{n_tang_bad} vertices where the flow meets the mesh at more than INVARIANCE_THRESHOLD = "
+            f"{INVARIANCE_THRESHOLD} rad (largest {float(np.nanmax(tang, initial=0.0)):.3g}); see the attrs "
+            f"loss_order_violations and invariance_violations.", RuntimeWarning, stacklevel=2)
     wall = time.perf_counter() - t_start
 
     ds = xr.Dataset(
@@ -878,6 +1139,9 @@ def manifold_surface(net, W_star, kind="unstable", directions=None, *, radius=1e
         "tangency_angle_max": float(tang[ok].max()) if ok.any() else np.nan,
         "tangency_angle_median": float(np.median(tang[ok])) if ok.any() else np.nan,
         "conserved_deviation_max": float(cdev.max()),
+        "frame": frame, "loss_order_tolerance": loss_tol, "loss_order_violations": np.int64(n_loss_bad),
+        "loss_order_excess_max": float(max(0.0, excess.max(initial=0.0))),
+        "invariance_threshold": INVARIANCE_THRESHOLD, "invariance_violations": np.int64(n_tang_bad),
         "wall_time": wall,
     })
     if "eigenvalues" in info:

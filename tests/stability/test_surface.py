@@ -302,3 +302,189 @@ def test_no_surface_where_the_set_has_no_two_directions():
     with pytest.raises(LandscapeValueError, match="no 2-D unstable surface to start from at W_star: the Hessian has 0 "
                                                   "negative eigenvalue"):
         ls.manifold_surface(net, [np.zeros((1, 1))] * 3)
+
+
+# ----------------------------------------------------------------------------- independent flow checks
+def _scipy_flow(widths, sigma, points, T, sign):
+    """End points of the gradient flow (sign=+1) or its reverse (-1) after time T, by scipy's DOP853.
+
+    Independent of the package: the per-layer gradient W_j' = W_{j+1:h}^T (Sigma - P) W_{1:j-1}^T
+    (spec 1.4) written here with numpy, every point integrated in one stacked system (rtol 1e-12).
+    """
+    from scipy.integrate import solve_ivp
+
+    shapes = [(widths[i + 1], widths[i]) for i in range(len(widths) - 1)]
+    Sig = np.zeros((widths[-1], widths[0]))
+    s = np.atleast_1d(np.asarray(sigma, dtype=float))
+    Sig[np.arange(s.size), np.arange(s.size)] = s
+    B = points.shape[0]
+
+    def rhs(t, y):
+        X = y.reshape(B, -1)
+        Ws, o = [], 0
+        for a, b in shapes:
+            Ws.append(X[:, o:o + a * b].reshape(B, a, b))
+            o += a * b
+        pre = [np.broadcast_to(np.eye(widths[0]), (B, widths[0], widths[0]))]
+        for W in Ws:
+            pre.append(W @ pre[-1])
+        R = Sig - pre[-1]
+        out, post = [], np.broadcast_to(np.eye(widths[-1]), (B, widths[-1], widths[-1]))
+        for j in range(len(Ws) - 1, -1, -1):
+            out.append(np.swapaxes(post, 1, 2) @ R @ np.swapaxes(pre[j], 1, 2))
+            post = post @ Ws[j]
+        return sign * np.concatenate([g.reshape(B, -1) for g in out[::-1]], axis=1).ravel()
+
+    sol = solve_ivp(rhs, (0.0, T), points.ravel(), method="DOP853", rtol=1e-12, atol=1e-14)
+    assert sol.success
+    return sol.y[:, -1].reshape(B, -1)
+
+
+def test_scipy_reference_flow_matches_the_closed_form_on_the_121_plane():
+    # W^s(0) of (1,2,1): v' = -v (s + |v|^2) exactly; the reference integrator must reproduce it
+    v0 = np.array([[0.3, -0.4]])
+    end = _scipy_flow([1, 2, 1], S121, np.hstack([v0, -v0]), 1.0, +1)
+    r0 = 0.25
+    r1 = np.sqrt(S121 * r0 * np.exp(-2 * S121) / (S121 + r0 - r0 * np.exp(-2 * S121)))  # d(r^2)/dt = -2 r^2 (s + r^2)
+    assert np.linalg.norm(end[0, :2]) == pytest.approx(r1, rel=1e-9)
+
+
+def test_every_121_vertex_flows_to_the_saddle_by_an_independent_integrator(disk, plane):
+    _, ds = plane
+    P = ds["points"].values[1:]
+    end = _scipy_flow([1, 2, 1], S121, P, 4.0, +1)
+    assert np.all(np.linalg.norm(end, axis=1) <= np.linalg.norm(P, axis=1) * np.exp(-S121 * 4.0) * (1 + 1e-6) + 1e-12)
+    _, ds = disk
+    inside = ds["stop"].values != "critical_set"
+    P = ds["points"].values[inside][1:]
+    end = _scipy_flow([1, 2, 1], S121, P, 3.0, -1)
+    r0 = np.linalg.norm(P[:, :2], axis=1)
+    bound = np.linalg.norm(P, axis=1) * np.exp(-(S121 - r0**2) * 3.0)
+    assert np.all(np.linalg.norm(end, axis=1) <= bound * (1 + 1e-6) + 1e-12)
+
+
+@pytest.mark.parametrize("kind", ["unstable", "stable"])
+def test_every_degenerate_vertex_flows_to_the_saddle_by_an_independent_integrator(degenerate, kind):
+    net, surf = degenerate
+    P = surf[kind]["points"].values[1:]
+    T = 200.0
+    end = _scipy_flow([1, 2, 2, 1], 1.0, P, T, +1 if kind == "stable" else -1)
+    a0 = np.linalg.norm(P, axis=1) / np.sqrt(3)
+    rate = 1.0 if kind == "stable" else 1 - a0**3  # da/dt = -a^2 (s +- a^3), bounded as in the tests above
+    bound = np.sqrt(3) / (1 / a0 + rate * T)
+    assert np.all(np.linalg.norm(end, axis=1) <= bound * (1 + 1e-5))
+    assert np.linalg.norm(end, axis=1).max() < 0.02
+
+
+# ----------------------------------------------------------------------------- fixes of the verifier's findings
+def _ortho(n, seed):
+    return np.linalg.qr(np.random.default_rng(seed).standard_normal((n, n)))[0]
+
+
+def test_blow_up_surface_at_an_orthogonally_gauged_strict_saddle_is_invariant():
+    # (2,3,3,2), S = {2}: a negative (exchange) eigenvalue and the slow order-3 insertion of mode 1.
+    # The blow-up surface is a slow surface inside W^u: grown at W_star itself, rounding errors
+    # along the fast exchange direction grew like exp(t) and the mesh left the set (1.55 rad)
+    net = ls.LinearNetwork([2, 3, 3, 2], [2.0, 1.0])
+    W = ls.representative(net, [2])
+    G = [_ortho(3, 1), _ortho(3, 2)]
+    Wg = ls.gauge(net, W, G)
+    ds = ls.manifold_surface(net, Wg, "unstable", max_distance=0.3, max_vertices=600)
+    assert ds.attrs["start"] == "blow_up" and ds.attrs["frame"] == "aligned"
+    assert np.allclose(ds["theta_star"].values, net.flatten(Wg), atol=0) and np.all(ds["points"].values[0] ==
+                                                                                     net.flatten(Wg))
+    ang = ds["tangency_angle"].values
+    assert np.nanmax(ang) < 0.02 and ds.attrs["invariance_violations"] == 0
+    assert ds["conserved_deviation"].values.max() < 1e-9
+    L_S = float(net.loss(Wg))
+    assert np.all(ds["loss"].values[1:] < L_S) and ds.attrs["loss_order_violations"] == 0
+    # the surface at W_star is the gauge image of the surface at the aligned point: the same
+    # distances from W* and the same losses (the orthogonal gauge is an isometry preserving L)
+    ref = ls.manifold_surface(net, W, "unstable", max_distance=0.3, max_vertices=600)
+    assert ds.sizes["vertex"] == ref.sizes["vertex"]
+    rg = np.sort(np.linalg.norm(ds["points"].values - net.flatten(Wg), axis=1))
+    rr = np.sort(np.linalg.norm(ref["points"].values - net.flatten(W), axis=1))
+    assert np.allclose(rg, rr, atol=1e-9)
+    assert np.allclose(np.sort(ds["loss"].values), np.sort(ref["loss"].values), atol=1e-12)
+
+
+def test_blow_up_at_a_non_orthogonally_gauged_point_is_refused():
+    net = ls.LinearNetwork([2, 3, 3, 2], [2.0, 1.0])
+    rng = np.random.default_rng(3)
+    Wg = ls.gauge(net, ls.representative(net, [2]), [np.eye(3) + 0.4 * rng.standard_normal((3, 3)) for _ in range(2)])
+    with pytest.raises(LandscapeValueError, match="non-orthogonal .* hidden gauge.* not equivariant"):
+        ls.manifold_surface(net, Wg, "unstable", max_distance=0.3)
+
+
+def test_directions_outside_the_wanted_set_are_refused():
+    net = ls.LinearNetwork([1, 2, 1], S121)
+    W0 = ls.representative(net, [])
+    lam, Q = np.linalg.eigh(net.hessian(W0))
+    stable = [Q[:, 2], Q[:, 3]]  # eigenvalues +s: W^s directions
+    assert np.all(lam[2:] > 0)
+    with pytest.raises(LandscapeValueError, match="directions do not lie in the unstable set of W_star"):
+        ls.manifold_surface(net, W0, "unstable", directions=stable, max_distance=0.5)
+    with pytest.raises(LandscapeValueError, match="directions do not lie in the stable set of W_star"):
+        ls.manifold_surface(net, W0, "stable", directions=[Q[:, 0], Q[:, 1]], max_distance=0.5)
+    with pytest.raises(LandscapeValueError, match="directions do not lie in the unstable set"):  # mixing the two
+        ls.manifold_surface(net, W0, "unstable", directions=[Q[:, 0], Q[:, 3]], max_distance=0.5)
+    # the right eigenvectors are accepted, and every vertex lies below L_S
+    ds = ls.manifold_surface(net, W0, "unstable", directions=[Q[:, 0], Q[:, 1]], max_distance=0.5)
+    assert np.all(ds["loss"].values[1:] < 0.5 * S121**2)
+
+
+def test_exchange_and_insertion_directions_at_a_degenerate_saddle_are_refused():
+    # (2,2,2,2), S = {2}: the exchange eigenvector (order 2) and the insertion arc of mode 1
+    # (order 3: its half alpha < 0 is stable). Their circle grew an "unstable" surface with
+    # vertices above L_S by 3e-7
+    net = ls.LinearNetwork([2, 2, 2, 2], [2.0, 1.0])
+    W = ls.representative(net, [2])
+    ex = np.linalg.eigh(net.hessian(W))[1][:, 0]
+    ins = [np.array([[0, 0], [1.0, 0]]), np.array([[0, 0], [0, 1.0]]), np.array([[0, 1.0], [0, 0]])]
+    with pytest.raises(LandscapeValueError, match="points back toward W_star"):
+        ls.manifold_surface(net, W, "unstable", directions=[ex, ins], max_distance=0.3, max_vertices=600)
+
+
+def test_no_surface_message_states_the_dimension_from_manifold_dimensions():
+    net = ls.LinearNetwork([2, 2, 2, 2], [2.0, 1.0])
+    W = ls.representative(net, [2])
+    dims = ls.manifold_dimensions(net, W)
+    assert dims.unstable >= 2
+    with pytest.raises(LandscapeValueError, match=f"ls.manifold_dimensions reports W\\^u of dimension "
+                                                  f"(>= )?{dims.unstable}") as err:
+        ls.manifold_surface(net, W, "unstable", max_distance=0.3)
+    assert "1-D" not in str(err.value)
+
+
+def test_small_radius_with_a_large_delta_does_not_stall():
+    # the critical-set threshold was 1e-3 of a floor set by the field on ring 0 (radius 2e-4):
+    # below the noise of the explicit integrator near the circle of minima, so orbits never stopped
+    net = ls.LinearNetwork([1, 2, 1], 1.5)
+    ds = ls.manifold_surface(net, ls.representative(net, []), "unstable", radius=2e-4, delta=0.11, max_distance=2.0)
+    assert ds.attrs["wall_time"] < 20 and ds.attrs["stop_reason"].startswith("every point")
+    P = ds["points"].values
+    assert np.abs(P[:, :2] - P[:, 2:]).max() < 1e-6
+    ends = ds["stop"].values == "critical_set"
+    assert np.abs(np.sum(P[ends, :2] ** 2, axis=1) - 1.5).max() < 1e-6
+
+
+def test_orbit_shots_have_a_work_budget(monkeypatch):
+    import landscape.stability._surface as surface
+    from landscape.stability import BudgetExceededError
+
+    monkeypatch.setattr(surface, "SHOT_BUDGET", 30)
+    net = ls.LinearNetwork([1, 2, 1], 1.5)
+    with pytest.raises(BudgetExceededError, match="used more than SHOT_BUDGET = 30 field evaluations per orbit"):
+        ls.manifold_surface(net, ls.representative(net, []), "unstable", max_distance=1.0, delta=0.1)
+
+
+def test_tangency_of_the_degenerate_cone_at_its_apex_ring(degenerate):
+    # the (1,2,2,1) origin: W^u is a cone x = a d(phi) (balanced rank-one rays); the chord to the
+    # apex is its ruling, so the apex ring reads the start's own error (it read 2.3e-2 rad with
+    # the best plane through one-sided edges)
+    net, surf = degenerate
+    for ds in surf.values():
+        ring = ds["ring"].values
+        ang = ds["tangency_angle"].values
+        assert np.nanmax(ang[ring == 0]) < 1e-6
+        assert np.nanmax(ang) < 0.02
