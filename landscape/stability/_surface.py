@@ -613,7 +613,9 @@ def tangency_angles(net, points, triangles, sign=1.0, apex=0):
                 near |= nbrs[u]
             near.discard(v)
         idx = np.fromiter(near, dtype=int)
-        E = points[idx] - points[v]
+        # everything happens in the span of the edges: coordinates by one thin QR (n x k)
+        Qe, Re = np.linalg.qr((points[idx] - points[v]).T)
+        E = Re.T
         U, s, _ = np.linalg.svd(E.T, full_matrices=False)
         if s.size < 2 or s[1] <= 1e-12 * s[0]:
             continue
@@ -627,7 +629,7 @@ def tangency_angles(net, points, triangles, sign=1.0, apex=0):
             if np.linalg.matrix_rank(T, tol=1e-10 * np.abs(T).max()) == 2:
                 plane = np.linalg.qr(T)[0]
         f = F[v] / fnorm[v]
-        inplane = plane.T @ f
+        inplane = plane.T @ (Qe.T @ f)
         ang[v] = float(np.arcsin(np.clip(np.sqrt(max(0.0, 1.0 - float(inplane @ inplane))), 0.0, 1.0)))
     return ang
 
