@@ -15,6 +15,14 @@ move by 2x or more from run to run.
 4. Widths (1, 2, 2, 1), sigma = 1, the origin (Hessian identically 0, h = 3): W^u and W^s
    from the blow-up circle of escape arcs, to geodesic radius 1.5.
 
+5. Widths (2, 3, 3, 2), sigma = (2, 1), S = {2} moved by random orthogonal hidden gauges
+   (a strict saddle whose W^u also escapes at order 3): the blow-up surface, grown at the
+   aligned point and mapped back (frame "aligned"; grown at the gauged point it left the
+   set, tangency 1.55 rad).
+6. Widths (40, 40, 40) (3,200 parameters), sigma = linspace(3, 0.5, 40), S = modes 2..40:
+   the unstable surface of the two leading eigenvectors, to >= 273 vertices (65 s before
+   the dopri5 stage combinations and the tangency check were rewritten).
+
 Every row reports the vertices and faces, the time, the largest angle between the flow
 field and the mesh (radians) and the largest deviation of the conserved quantities from
 those of W*.
@@ -96,6 +104,22 @@ def bench_degenerate_1221():
         _row(f"(1,2,2,1) origin (h=3), W^{'u' if kind == 'unstable' else 's'}, blow-up", ds, t)
 
 
+def bench_gauged_degenerate_2332():
+    net = ls.LinearNetwork([2, 3, 3, 2], [2.0, 1.0])
+    rng = np.random.default_rng(1)
+    W = ls.gauge(net, ls.representative(net, [2]), [np.linalg.qr(rng.standard_normal((3, 3)))[0] for _ in range(2)])
+    ds, t = _timed(lambda: ls.manifold_surface(net, W, "unstable", max_distance=0.6, delta=0.05))
+    _row(f"(2,3,3,2) S={{2}} gauged, W^u, blow-up ({ds.attrs['frame']})", ds, t)
+
+
+def bench_wide_40():
+    d = 40
+    net = ls.LinearNetwork([d, d, d], np.linspace(3.0, 0.5, d))
+    W = ls.representative(net, range(2, d + 1))
+    ds, t = _timed(lambda: ls.manifold_surface(net, W, "unstable", max_distance=1.0, max_vertices=273))
+    _row(f"(40,40,40) S=2..40 ({net.n_params} params), W^u", ds, t, target=">= 273 vertices")
+
+
 SUB_ROWS = []
 
 
@@ -121,7 +145,8 @@ def bench_submanifolds(d, h, n_samples=200, **options):
 
 
 def main(large=True):
-    for bench in (bench_strict_saddle_232, bench_curved_232, bench_exact_121, bench_degenerate_1221):
+    for bench in (bench_strict_saddle_232, bench_curved_232, bench_exact_121, bench_degenerate_1221,
+                  bench_gauged_degenerate_2332, bench_wide_40):
         bench()
     head = f"{'case':48s} {'vertices':>8s} {'faces':>6s} {'time s':>7s} {'angle max':>10s} {'angle med':>10s} " \
            f"{'C dev':>9s} {'exact dev':>9s}  target"

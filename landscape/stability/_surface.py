@@ -44,9 +44,37 @@ cone of the invariant set (its directions are characteristic: the leading field 
 radial along them); for ``W^s`` the first layer of the arc is negated (odd-order
 half-arc). This is what the module calls ``start="blow_up"``.
 
-Checks stored per vertex: the angle between the flow field and the mesh's local plane
-(best plane through the vertex's edges), the deviation of the conserved quantities from
-those of ``W*`` (points of ``W^u`` and ``W^s`` share ``C_i(W*)``), the loss.
+The eigenspace start is of second order: ring 0 lies on the quadratic term of the invariant
+surface over the eigenplane (solved from the field's second derivatives at ``W*``), so its
+error is ``O(radius^3)``; the flow damps start errors along the other set's directions but
+not along the critical set's, where an eigenplane start left ``O(radius^2)``.
+
+Frame. Under an orthogonal hidden gauge ``W_i -> G_i W_i G_{i-1}^T`` the flow is equivariant
+(orbits map to orbits isometrically): the surface is grown at the aligned point ``M``
+(:func:`~landscape.stability.recover_alignment`) and mapped back by the gauge; where ``W*``
+and the start circle span a coordinate subspace the field leaves invariant (checked), the
+growth is confined to it exactly. This matters at strict saddles with a degenerate escape
+(e.g. (2,3,3,2), S = {2}): the blow-up surface is a *slow* surface inside a larger ``W^u``
+(the exchange direction escapes exponentially, the insertion algebraically), so rounding
+errors along the fast direction grow like ``exp(lambda t)`` over the slow escape time and,
+grown at a gauged (dense) point, the mesh left the set. Under a non-orthogonal gauge the
+flow is not equivariant: a blow-up start there is refused (an eigenspace start at ``W*``
+itself is unaffected).
+
+Refusals. Start directions (given or built) must lie in the wanted set: at
+``W* + r d(phi)`` (``r = radius / 10``) the field of the set's flow points away from ``W*``
+and lies in the circle's plane (eigenspace) or the cone's tangent plane (blow-up). Where no
+start circle exists, the error states the set's dimension from
+:func:`~landscape.stability.manifold_dimensions`. Every orbit shot has a work budget
+(:data:`SHOT_BUDGET` field evaluations per orbit; :class:`BudgetExceededError`).
+
+Checks, made at ``W*`` itself and stored per vertex: the angle between the flow field and
+the surface's local tangent plane (a quadratic fit through the neighbours; at the apex ring
+the chord to ``W*`` and the ring's central difference), the deviation of the conserved
+quantities from those of ``W*`` (points of ``W^u`` and ``W^s`` share ``C_i(W*)``), the loss
+(``W^u`` below ``L_S``, ``W^s`` above, to :data:`LOSS_ORDER_RTOL`). Vertices beyond
+:data:`INVARIANCE_THRESHOLD` or on the wrong side of ``L_S`` are counted in the attrs and
+warned about (``RuntimeWarning``).
 """
 
 from __future__ import annotations
@@ -946,7 +974,8 @@ def manifold_surface(net, W_star, kind="unstable", directions=None, *, radius=1e
     kind : {"unstable", "stable"}, default="unstable"
     directions : sequence of 2 directions, optional
         Two directions spanning the start circle (layer lists, adjacency matrices or
-        flat arrays of ``n_params``); orthonormalised. Default: the two leading Hessian
+        flat arrays of ``n_params``); orthonormalised; refused unless they lie in the
+        wanted set (eigenspace of the wanted sign or blow-up cone, see the module docs). Default: the two leading Hessian
         eigenvectors of the wanted sign, or at a degenerate point the blow-up circle.
     radius : float, default=1e-2
         Radius of the start circle (ring 0) around ``W*``.
@@ -990,7 +1019,26 @@ def manifold_surface(net, W_star, kind="unstable", directions=None, *, radius=1e
         ``loss_level``, ``stalled``, ``max_distance``), ``directions`` (generator,
         param), ``theta_star`` (param); attrs: ``manifold`` (the kind of set), ``start``,
         every parameter used, ``n_rings``, ``stop_reason``, ``tangency_angle_max``,
-        ``tangency_angle_median``, ``conserved_deviation_max``, ``wall_time``.
+        ``tangency_angle_median``, ``conserved_deviation_max``, ``frame`` (``"W_star"``,
+        ``"aligned"``: grown at the aligned point and mapped back by an orthogonal gauge,
+        ``"general_gauge"``), ``start_order`` (1 or 2), ``loss_order_tolerance``,
+        ``loss_order_violations``, ``loss_order_excess_max``, ``invariance_threshold``,
+        ``invariance_violations``, ``wall_time``.
+
+    Raises
+    ------
+    LandscapeValueError
+        Bad arguments; start directions outside the wanted set; a blow-up start at a
+        non-orthogonally gauged point; no start circle (with the set's dimension from
+        :func:`~landscape.stability.manifold_dimensions`).
+    BudgetExceededError
+        An orbit shot used more than :data:`SHOT_BUDGET` field evaluations per orbit.
+
+    Warns
+    -----
+    RuntimeWarning
+        Vertices on the wrong side of ``L_S`` or meeting the flow beyond
+        :data:`INVARIANCE_THRESHOLD` (counted in the attrs).
 
     Examples
     --------
