@@ -96,16 +96,17 @@ STOP_CODES = ("active", "critical_point", "critical_set", "loss_level", "stalled
 
 # ----------------------------------------------------------------------------- orbits
 class _ArcFlow:
-    """The flow (sign +1) or reversed flow (-1) in arc length, on states ``(x, centre)``.
+    """The flow (sign +1) or reversed flow (-1) in arc length, on states ``(x, run)``.
 
-    The state carries the centre of its stopping sphere (constant), so that per-run
-    spheres survive the integrator's compaction of the working set.
+    The state carries the index of its run (constant; the events look up the centre of
+    the run's stopping sphere), so that per-run spheres survive the integrator's
+    compaction of the working set without doubling the state.
     """
 
     def __init__(self, net, sign, floor):
         self.net = net
         self.Sigma = net.Sigma
-        self.n = 2 * net.n_params
+        self.n = net.n_params + 1
         self.m = net.n_params
         self.sign = 1  # the integrator's time is arc length, forward
         self.direction = float(sign)
@@ -154,14 +155,15 @@ class _ShotBudget(Exception):
 SHOT_BUDGET = 60_000
 
 
-def _events(flow, delta, crit, loss_level, kind):
+def _events(flow, delta, crit, loss_level, kind, centres):
     from ..dynamics.solvers import Event
 
     m = flow.m
     # |field| in arc length is |F| / sqrt(|F|^2 + f^2): |F| < crit  <=>  speed < crit / sqrt(crit^2 + f^2)
     speed = crit / np.sqrt(crit**2 + flow.floor**2)
     events = [
-        Event("sphere_exit", lambda Y, F, L: delta - np.sqrt(np.sum((Y[:, :m] - Y[:, m:]) ** 2, axis=1))),
+        Event("sphere_exit", lambda Y, F, L: delta - np.sqrt(np.sum((Y[:, :m] - centres[Y[:, m].astype(int)]) ** 2,
+                                                                    axis=1))),
         Event("critical_set", lambda Y, F, L: np.sqrt(np.sum(F[:, :m] ** 2, axis=1)) - speed),
     ]
     if loss_level is not None:
@@ -179,8 +181,8 @@ def _exits(flow, starts, centres, delta, crit, loss_level, kind, rtol):
     from ..dynamics import solvers
 
     B, m = starts.shape
-    Y0 = np.concatenate([starts, centres], axis=1)
-    events = _events(flow, delta, crit, loss_level, kind)
+    Y0 = np.concatenate([starts, np.arange(B, dtype=float)[:, None]], axis=1)
+    events = _events(flow, delta, crit, loss_level, kind, centres)
     flow.shot_nfev = 0
     flow.budget = SHOT_BUDGET * B
     try:
