@@ -525,3 +525,41 @@ def test_curved_depth2_surface_lies_on_the_manifold_by_an_independent_shooting()
     pick = np.argsort(far)[[len(far) // 3, 2 * len(far) // 3, -1]]
     dist = [_distance_to_the_unstable_surface([2, 2, 2], sig, x, V[:, :2], -lam[:2], P[i]) for i in pick]
     assert max(dist) < 1e-5, dist
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_start_check_over_random_depth2_saddles(seed):
+    # random widths (hidden wider or narrower than the ends), random distinct sigma, the origin
+    # (a strict saddle at depth 2 with eigenvalues +-sigma_k): two negative eigenvectors are
+    # accepted, a negative and a positive one (a circle crossing into W^s) refused
+    rng = np.random.default_rng(seed)
+    widths = [int(rng.integers(1, 4)), int(rng.integers(2, 5)), int(rng.integers(1, 4))]
+    k = min(widths[0], widths[-1])
+    net = ls.LinearNetwork(widths, np.sort(rng.uniform(0.5, 3.0, k))[::-1])
+    W0 = ls.representative(net, [])
+    lam, Q = np.linalg.eigh(net.hessian(W0))
+    neg, pos = np.flatnonzero(lam < -1e-9), np.flatnonzero(lam > 1e-9)
+    assert neg.size >= 2 and pos.size >= 2
+    with pytest.raises(LandscapeValueError, match="do not lie in the unstable set"):
+        ls.manifold_surface(net, W0, "unstable", directions=[Q[:, neg[0]], Q[:, pos[0]]], max_distance=0.2)
+    with pytest.raises(LandscapeValueError, match="do not lie in the stable set"):
+        ls.manifold_surface(net, W0, "stable", directions=[Q[:, neg[0]], Q[:, neg[1]]], max_distance=0.2)
+    ds = ls.manifold_surface(net, W0, "unstable", directions=[Q[:, neg[0]], Q[:, neg[1]]], max_distance=0.2,
+                             max_vertices=100)
+    assert ds.attrs["loss_order_violations"] == 0 and np.all(ds["loss"].values[1:] < ds.attrs["critical_value"])
+
+
+def test_vertices_on_the_wrong_side_of_L_S_are_flagged(monkeypatch):
+    # with the start check switched off, the exchange + insertion circle of (2,2,2,2), S = {2}
+    # grows vertices above L_S (its insertion half alpha < 0 is stable): they are counted and warned about
+    import landscape.stability._surface as surface
+
+    monkeypatch.setattr(surface, "_check_start", lambda *args, **kwargs: None)
+    net = ls.LinearNetwork([2, 2, 2, 2], [2.0, 1.0])
+    W = ls.representative(net, [2])
+    ex = np.linalg.eigh(net.hessian(W))[1][:, 0]
+    ins = [np.array([[0, 0], [1.0, 0]]), np.array([[0, 0], [0, 1.0]]), np.array([[0, 1.0], [0, 0]])]
+    with pytest.warns(RuntimeWarning, match="vertices on the wrong side of L_S"):
+        ds = ls.manifold_surface(net, W, "unstable", directions=[ex, ins], max_distance=0.3, max_vertices=600)
+    above = int(np.sum(ds["loss"].values[1:] > ds.attrs["critical_value"] + ds.attrs["loss_order_tolerance"]))
+    assert above > 0 and ds.attrs["loss_order_violations"] == above
