@@ -15,13 +15,14 @@ import landscape.init
 MODULES = ["landscape", "landscape.core", "landscape.core._adjacency", "landscape.core._network",
            "landscape.core._invariants", "landscape.init", "landscape.testing.strategies",
            "landscape.dynamics._flow", "landscape.dynamics.closed_forms", "landscape.critical._points",
-           "landscape.stability._arcs", "landscape.estimator", "landscape.datasets"]
+           "landscape.stability._arcs", "landscape.estimator", "landscape.datasets", "landscape.losses",
+           "landscape.dynamics._itinerary"]
 
 
 @pytest.mark.parametrize("module", ["landscape", "landscape.core", "landscape.init", "landscape.errors",
                                     "landscape.core.literal", "landscape.testing.strategies", "landscape.dynamics",
                                     "landscape.critical", "landscape.stability", "landscape.io", "landscape.render",
-                                    "landscape.sweeps", "landscape.dynamics.closed_forms"])
+                                    "landscape.sweeps", "landscape.dynamics.closed_forms", "landscape.losses"])
 def test_every_public_name_resolves(module):
     mod = importlib.import_module(module)
     for name in mod.__all__:

@@ -254,7 +254,7 @@ def gradient(W, Sigma, *, return_loss: bool = False):
     work = _cached_workspace(W, Sigma)
     F, R = _forward(W, Sigma, work, -1)  # R = F_h - Sigma: the gradient without a negation pass
     ell = _resolve(Sigma)[1]
-    L = half_sq_norm(R) if ell is None else work.pop("L")
+    L = work.pop("L") if ell is not None else (half_sq_norm(R) if return_loss else None)
     grad = _field_into(W, R, F, [np.empty(Wj.shape) for Wj in W], work)
     F[1] = None  # the cache must not keep the caller's W_1 alive
     if return_loss:

@@ -10,6 +10,7 @@ from .._validation import check_int, check_rng, describe
 from .._version import __version__
 from ..core import kernels
 from ..errors import LandscapeValueError, WeightsError
+from ..losses import require_quadratic
 from ._points import _common_attrs, _gradient_norms, representative
 from ._subsets import check_subset, critical_value, label
 
@@ -54,6 +55,7 @@ def quotient(net, W, *, tol=1e-8):
     Quotient
         ``(P, S, critical, gradient_norm, loss)``.
     """
+    require_quadratic(net, "quotient", "the quotient and fibers are those of the quadratic loss's critical sets Sigma_S (spec 4)")
     layers = net.layers(W)
     grad, L = kernels.gradient(layers, net.Sigma, return_loss=True)
     gnorm = float(np.sqrt(sum(np.sum(g * g) for g in grad)))
@@ -200,6 +202,7 @@ def fiber(net, S, n_samples=10, rng=None, strata="all", tol=1e-9):
         Kind ``"fiber"``: ``theta`` (sample, param), ``stratum``, ``loss``,
         ``gradient_norm``, ``critical`` (sample); attrs ``subset``, ``critical_value``.
     """
+    require_quadratic(net, "fiber", "the quotient and fibers are those of the quadratic loss's critical sets Sigma_S (spec 4)")
     import xarray as xr
 
     from ..io._schema import annotate, param_coords
@@ -291,6 +294,7 @@ def fiber_dimension(net, S, tol=1e-9):
         Kind ``"fiber_dimension"`` with scalars ``orbit_dimension``, ``hessian_nullity``,
         ``fiber_dimension`` and ``n_components`` (``-1`` where not known in closed form).
     """
+    require_quadratic(net, "fiber_dimension", "the quotient and fibers are those of the quadratic loss's critical sets Sigma_S (spec 4)")
     import xarray as xr
 
     S = check_subset(net, S)

@@ -8,6 +8,7 @@ from .._validation import check_int
 from ..core import kernels
 from .._version import __version__
 from ..errors import LandscapeValueError
+from ..losses import require_quadratic
 from ._subsets import check_subset, count_admissible, label, lowest_subsets
 
 __all__ = ["representative", "critical_points", "critical_values", "count_critical_values", "MAX_ENTRIES"]
@@ -47,6 +48,7 @@ def representative(net, S) -> list[np.ndarray]:
     >>> [w.tolist() for w in representative(net, [1])]
     [[[2.0, 0.0], [0.0, 0.0]], [[2.0, 0.0], [0.0, 0.0]]]
     """
+    require_quadratic(net, "representative", "it enumerates the critical points P = Sigma_S of the quadratic loss by learnt subsets S (spec 3); other losses have no such closed form")
     S = check_subset(net, S)
     h = net.depth
     W = [np.zeros(s) for s in net.shapes]
@@ -117,8 +119,11 @@ def _entries(net, max_count, name):
 def _common_attrs(net, kind):
     from ..io._schema import FORMAT_VERSION, network_attrs
 
-    return {"landscape_kind": kind, "landscape_format": FORMAT_VERSION, "landscape_version": __version__,
-            **network_attrs(net), "rank": np.int64(net.rank), "rho": np.int64(net.rho)}
+    attrs = {"landscape_kind": kind, "landscape_format": FORMAT_VERSION, "landscape_version": __version__,
+             **network_attrs(net), "rank": np.int64(net.rank)}
+    if "sigma" in attrs:  # rho = rank Sigma exists for the squared losses only
+        attrs["rho"] = np.int64(net.rho)
+    return attrs
 
 
 def critical_points(net, max_count=None):
@@ -159,6 +164,7 @@ def critical_points(net, max_count=None):
     >>> cp.loss.values.tolist()
     [0.0, 0.5, 2.0, 2.5, 4.5, 5.0, 6.5, 7.0]
     """
+    require_quadratic(net, "critical_points", "it enumerates the critical points P = Sigma_S of the quadratic loss by learnt subsets S (spec 3); other losses have no such closed form")
     import xarray as xr
 
     from ..io._schema import annotate, param_coords
@@ -218,6 +224,7 @@ def critical_values(net, max_count=None):
     >>> cv.loss.values.tolist()[:3], str(cv.subsets.values[3])
     ([0.0, 4.5, 8.0], '{1};{2,3}')
     """
+    require_quadratic(net, "critical_values", "it enumerates the critical points P = Sigma_S of the quadratic loss by learnt subsets S (spec 3); other losses have no such closed form")
     import xarray as xr
 
     from ..io._schema import annotate
@@ -260,4 +267,5 @@ def count_critical_values(net) -> int:
     >>> count_critical_values(ls.LinearNetwork([60, 60, 60], np.arange(60.0, 0, -1)))
     1152921504606846976
     """
+    require_quadratic(net, "count_critical_values", "it enumerates the critical points P = Sigma_S of the quadratic loss by learnt subsets S (spec 3); other losses have no such closed form")
     return count_admissible(net)

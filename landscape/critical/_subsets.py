@@ -15,6 +15,7 @@ import numpy as np
 
 from .._validation import describe
 from ..errors import LandscapeTypeError, LandscapeValueError
+from ..losses import require_quadratic
 
 __all__ = ["check_subset", "critical_value", "count_admissible", "lowest_subsets", "label"]
 
@@ -56,6 +57,7 @@ def check_subset(net, S, name="S") -> tuple[int, ...]:
 
 def critical_value(net, S) -> float:
     """``L_S = 1/2 sum_{k not in S} sigma_k^2``."""
+    require_quadratic(net, "critical_value", "it enumerates the critical points P = Sigma_S of the quadratic loss by learnt subsets S (spec 3); other losses have no such closed form")
     S = check_subset(net, S)
     mask = np.ones(net.sigma.size, dtype=bool)
     mask[[k - 1 for k in S]] = False
@@ -68,6 +70,7 @@ def count_admissible(net) -> int:
     Depth 1 is convex: ``grad L = -(Sigma - W_1)`` vanishes only at ``W_1 = Sigma``, so the
     only critical point is the global minimum (S = all nonzero modes) and the count is 1.
     """
+    require_quadratic(net, "count_admissible", "it enumerates the critical points P = Sigma_S of the quadratic loss by learnt subsets S (spec 3); other losses have no such closed form")
     rho = net.rho
     if net.depth == 1:
         return 1
@@ -88,6 +91,7 @@ def lowest_subsets(net, max_count=None):
     (float, tuple of int)
         ``(L_S, S)`` with S in 1-based mode numbers, sorted.
     """
+    require_quadratic(net, "lowest_subsets", "it enumerates the critical points P = Sigma_S of the quadratic loss by learnt subsets S (spec 3); other losses have no such closed form")
     sigma = net.sigma
     nz = np.flatnonzero(sigma > 0)
     order = nz[np.argsort(-sigma[nz] ** 2, kind="stable")]  # mode indices (0-based), by decreasing sigma^2

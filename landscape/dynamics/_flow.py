@@ -123,7 +123,7 @@ def gradient_flow(net, W0, t_end, *, method="auto", rtol=1e-8, atol=1e-10, times
     >>> round(float(ds.loss[-1]), 6)
     0.0
     """
-    solver = solvers.get(method)
+    solver = solvers.get(method, net)
     if not isinstance(t_end, numbers.Real) or isinstance(t_end, bool):
         raise LandscapeTypeError(f"t_end must be a real number; got {describe(t_end)}.")
     t_end = check_positive_float(t_end, name="t_end")
@@ -144,7 +144,7 @@ def gradient_flow(net, W0, t_end, *, method="auto", rtol=1e-8, atol=1e-10, times
         max_step = check_positive_float(max_step, name="max_step")
     res = solvers.integrate(FlowProblem(net), solver.name, theta0, t_eval, rtol=rtol, atol=atol, first_step=first_step,
                             max_step=max_step, events=events, max_wall_time=max_wall_time, progress=progress)
-    name = solver.name
+    name = res.get("method", solver.name)  # "dopri5" when dopri5-jit was routed for a non-quadratic loss
     attrs = {"method": name, "rtol": rtol, "atol": atol, "nfev": np.int64(res["nfev"]), "njev": np.int64(res["njev"]),
              "wall_time": float(res["wall_time"]), "t_end": t_end}
     if loss_below is not None:
@@ -300,9 +300,13 @@ def gradient_descent(net, W0, step, n_steps, *, record_every=1, loss_below=None,
     record = {int(k): j for j, k in enumerate(iters)}
     start = time.perf_counter()
     F, L = problem.field(theta)
-    L0_scale = np.maximum(L, 0.5 * float(np.sum(net.Sigma**2)))
+    if net.loss_name == "squared":
+        L0_scale = np.maximum(L, 0.5 * float(np.sum(net.Sigma**2)))
+        sigma_max = float(np.linalg.norm(net.Sigma, 2)) if net.Sigma.size else 0.0
+    else:  # l(0) (the loss at the origin) plays the role of 1/2||Sigma||^2; no target scale for the weights
+        L0_scale = np.maximum(L, abs(float(net.objective.value(np.zeros(net.objective.shape)))))
+        sigma_max = 0.0
     loss_bound = divergence_threshold * L0_scale
-    sigma_max = float(np.linalg.norm(net.Sigma, 2)) if net.Sigma.size else 0.0
     weight_bound = divergence_threshold * np.maximum(np.abs(theta).max(axis=1), max(1.0, sigma_max ** (1.0 / net.depth)))
     if loss_below is not None:
         hit = L <= loss_below

@@ -8,8 +8,9 @@ from .._validation import check_positive_float
 from .._version import __version__
 from ..core import kernels
 from ..errors import LandscapeValueError
+from ..losses import require_quadratic
 
-__all__ = ["learnt_subsets", "itinerary"]
+__all__ = ["learnt_subsets", "itinerary", "singular_value_times"]
 
 #: documented defaults of the visit definition (see :func:`itinerary`)
 DEFAULT_DISTANCE = 0.1
@@ -32,6 +33,7 @@ def learnt_subsets(net, P):
     -------
     ndarray of bool, shape (..., min(d_0, d_h))
     """
+    require_quadratic(net, "learnt_subsets", "visits are to the critical sets Sigma_S of the quadratic loss (spec 3.1); for any loss the trajectory's singular_values variable is the singular-value itinerary")
     sigma = net.sigma
     k = sigma.size
     diag = np.diagonal(P, axis1=-2, axis2=-1)[..., :k]
@@ -81,6 +83,7 @@ def default_min_dwell(net):
     -------
     float
     """
+    require_quadratic(net, "default_min_dwell", "visits are to the critical sets Sigma_S of the quadratic loss (spec 3.1); for any loss the trajectory's singular_values variable is the singular-value itinerary")
     s1 = float(np.max(net.sigma))
     h = net.depth
     return 1.0 / (h * s1 ** (2.0 - 2.0 / h)) if s1 > 0 else np.inf
@@ -177,7 +180,12 @@ def itinerary(traj, net=None, *, distance=DEFAULT_DISTANCE, loss_tolerance=DEFAU
         traj = traj.isel(selectors)
     if "run" in traj.dims:
         raise LandscapeValueError("traj holds a batch of runs; pick one, e.g. itinerary(ds, run=0).")
-    net = network_of(traj) if net is None else net
+    why = ("visits are to the critical sets Sigma_S of the quadratic loss (spec 3.1); for any loss the trajectory's "
+           "singular_values variable is the singular-value itinerary (see singular_value_times)")
+    if net is None:
+        require_quadratic(_LossName(traj.attrs.get("loss", "squared")), "itinerary", why)
+        net = network_of(traj)
+    require_quadratic(net, "itinerary", why)
     distance = check_positive_float(distance, name="distance")
     loss_tolerance = check_positive_float(loss_tolerance, name="loss_tolerance")
     min_dwell = default_min_dwell(net) if min_dwell is None else check_positive_float(min_dwell, name="min_dwell",
@@ -256,6 +264,73 @@ def itinerary(traj, net=None, *, distance=DEFAULT_DISTANCE, loss_tolerance=DEFAU
                                          "t_exit - t_enter >= min_dwell (saddles) or t_exit = end of run (minima)"})
     annotate(ds)
     return ds
+
+
+def singular_value_times(traj, fraction=0.5, *, level=None, **selectors):
+    """When each singular value of ``P(t)`` is learnt: the singular-value itinerary for any loss.
+
+    For mode k (singular values of ``P = W_h ... W_1`` in decreasing order, the
+    trajectory's ``singular_values`` variable) the first stored time at which ``s_k(t)``
+    reaches ``fraction`` of its value at the end of the run (linear interpolation between
+    stored times), or, with ``level``, the first time it reaches that absolute value (for
+    losses whose minimiser is at infinity, such as logistic or cross-entropy on separable
+    data, the final value only reflects when the run stopped). Needs only the trajectory,
+    so it works for every loss (issue 14); for the quadratic loss :func:`itinerary` gives
+    the saddle-to-saddle route as well.
+
+    Parameters
+    ----------
+    traj : xarray.Dataset
+        A trajectory from :func:`gradient_flow` or :func:`gradient_descent` (one run: select
+        it with ``run=i``).
+    fraction : float, default=0.5
+        In (0, 1].
+    level : float, optional
+        An absolute level instead of ``fraction`` of the final values.
+    **selectors
+        Passed to ``traj.isel``.
+
+    Returns
+    -------
+    ndarray of shape (min(d_0, d_h),)
+        The times, NaN for a mode whose final value is 0 (not learnt) or never reached.
+        The start counts: a mode already at the level at the first stored time gets that time.
+
+    Examples
+    --------
+    >>> import landscape as ls
+    >>> net = ls.LinearNetwork([3, 3, 3], sigma=[3.0, 2.0, 1.0])
+    >>> traj = ls.gradient_flow(net, ls.init.identity(net, 1e-3), 12.0, n_points=601, method="dopri5")
+    >>> times = singular_value_times(traj)
+    >>> bool(times[0] < times[1] < times[2])
+    True
+    """
+    from ..io import check_dataset
+
+    check_dataset(traj)
+    if traj.attrs["landscape_kind"] != "trajectory":
+        raise LandscapeValueError(f"traj must be a trajectory dataset; got kind {traj.attrs['landscape_kind']!r}.")
+    if selectors:
+        traj = traj.isel(selectors)
+    if "run" in traj.dims:
+        raise LandscapeValueError("traj holds a batch of runs; pick one, e.g. singular_value_times(ds, run=0).")
+    fraction = check_positive_float(fraction, name="fraction", upper=1.0)
+    sv = traj["singular_values"].values
+    t = traj["time"].values
+    valid = np.all(np.isfinite(sv), axis=-1)
+    sv, t = sv[valid], t[valid]
+    if t.size == 0:
+        raise LandscapeValueError("traj holds no finite state.")
+    if level is not None:
+        level = check_positive_float(level, name="level")
+        return _crossing_times(t, sv, np.full(sv.shape[1], level))
+    final = sv[-1]
+    return _crossing_times(t, sv, np.where(final > 0, fraction * final, 0.0))
+
+
+class _LossName:
+    def __init__(self, name):
+        self.loss_name = str(name)
 
 
 def _samples(traj, net):

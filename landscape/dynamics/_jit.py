@@ -52,6 +52,9 @@ def integrate_jit(problem, method, Y0, t_eval, *, rtol, atol, first_step=None, m
 
     from ._solvers import Status, event_values
 
+    if problem.Sigma is None:  # never integrate the quadratic field for another loss
+        raise ValueError(f"dopri5-jit's compiled field is the quadratic loss 1/2||Sigma - P||^2 only; this network's "
+                         f"loss is {problem.net.loss_name!r} (use 'dopri5', which 'auto' picks for it).")
     batch, _ = kernel()
     B, n = Y0.shape
     T = len(t_eval)

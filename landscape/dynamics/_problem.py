@@ -26,7 +26,11 @@ class FlowProblem:
             raise ValueError(f"sign must be 1 (forward flow) or -1 (backward flow); got {sign!r}.")
         self.net = net
         self.sign = sign
-        self.Sigma = net.Sigma
+        #: what the kernels take: the loss object (a SigmaLoss is unwrapped to its Sigma there)
+        self.target = net.objective
+        #: the quadratic target for the compiled field (``None`` for every other loss: the
+        #: compiled ``dopri5-jit`` knows only ``1/2 ||Sigma - P||^2``)
+        self.Sigma = net.objective.Sigma if net.loss_name == "squared" else None
         self.n = net.n_params
         self.widths = net.widths
         self.nfev = 0
@@ -46,7 +50,7 @@ class FlowProblem:
         if ws is None:
             if len(self._work) > 8:
                 self._work.clear()
-            ws = self._work[B] = kernels.workspace(W, self.Sigma)
+            ws = self._work[B] = kernels.workspace(W, self.target)
         return ws
 
     def field(self, Y, out=None):
@@ -59,7 +63,7 @@ class FlowProblem:
         W = self.layers(Y)
         if out is None:
             out = np.empty(Y.shape)
-        _, L = kernels.flow_field(W, self.Sigma, out=self.layers(out), work=self._workspace(W))
+        _, L = kernels.flow_field(W, self.target, out=self.layers(out), work=self._workspace(W))
         if self.sign < 0:
             np.negative(out, out=out)
         return out, L
@@ -67,7 +71,7 @@ class FlowProblem:
     def hessian(self, Y):
         """Dense Hessians ``(B, n, n)`` times ``sign``; the Jacobian of the field is their negative."""
         self.njev += Y.shape[0]
-        H = kernels.hessian(self.layers(Y), self.Sigma)
+        H = kernels.hessian(self.layers(Y), self.target)
         return H if self.sign > 0 else np.negative(H, out=H)
 
     def jacobian_P(self, Y):

@@ -20,6 +20,7 @@ from scipy import integrate, optimize
 
 from .._validation import check_finite_array, check_int, check_positive_float
 from ..errors import LandscapeValueError
+from ..losses import require_quadratic
 
 __all__ = [
     "logistic",
@@ -223,6 +224,7 @@ def zero_balanced_end_to_end(net, P0, t_eval, rtol=1e-12, atol=1e-14):
     >>> (np.round(P[-1], 8) + 0.0).tolist()
     [[3.0, 0.0], [0.0, 2.0], [0.0, 0.0]]
     """
+    require_quadratic(net, "zero_balanced_end_to_end", "it integrates the end-to-end law with grad l = P - Sigma (spec 6.3)")
     h = net.depth
     Sigma = net.Sigma
     shape = Sigma.shape

@@ -99,6 +99,12 @@ class Solver:
         if self.kind == "scipy":
             return integrate_scipy(problem, self.name, Y0, t_eval, **options)
         if self.kind == "compiled":
+            if getattr(problem, "Sigma", 0) is None:
+                # the compiled field is written for 1/2||Sigma - P||^2 only; the same method in numpy
+                # evaluates the loss's own gradient (issue 14): route there rather than integrate a wrong field
+                res = _integrate_batched(problem, BATCHED_METHODS["dopri5"], Y0, t_eval, **options)
+                res["method"] = "dopri5"
+                return res
             from ._jit import integrate_jit
 
             return integrate_jit(problem, self.name, Y0, t_eval, **options)
@@ -134,9 +140,11 @@ SOLVERS: dict[str, Solver] = {
 METHODS = tuple(SOLVERS) + ("auto",)
 
 
-def get(method) -> Solver:
+def get(method, net=None) -> Solver:
     """The :class:`Solver` of a method name (case-insensitive); ``"auto"`` picks
-    ``"dopri5-jit"`` when numba is installed, else ``"dopri5"``."""
+    ``"dopri5-jit"`` when numba is installed and ``net`` (if given) has the quadratic loss,
+    else ``"dopri5"``. ``"dopri5-jit"`` with another loss runs the numpy ``dopri5``
+    (the compiled field is the quadratic loss's only; the result's ``method`` says so)."""
     from .._validation import describe
 
     if not isinstance(method, str):
@@ -145,7 +153,8 @@ def get(method) -> Solver:
     if key is None:
         raise LandscapeValueError(f"method must be one of {list(METHODS)}; got {method!r}.")
     if key == "auto":
-        key = "dopri5-jit" if SOLVERS["dopri5-jit"].available() else "dopri5"
+        quadratic = net is None or getattr(net, "loss_name", "squared") == "squared"
+        key = "dopri5-jit" if quadratic and SOLVERS["dopri5-jit"].available() else "dopri5"
     return SOLVERS[key]
 
 

@@ -305,9 +305,12 @@ def dataset_docs(examples=None):
         "Every result landscape computes is an `xarray.Dataset`, saved by `ls.save` as netCDF4 (CF "
         f"{CONVENTIONS.split('-')[-1]}) and read back by `ls.load`. Each carries the attributes `landscape_kind` "
         f"(one of the kinds below), `landscape_format` (`{FORMAT_VERSION}`) and `Conventions` (`{CONVENTIONS}`); "
-        "results about one network also carry `widths`, `sigma` and `depth` (and, for a network built from data, "
-        "the rotations `data_U`, `data_V`, `data_input_map`, `data_input_map_inv` and `loss_offset`), from which "
-        "`ls.network_of(ds)` rebuilds it.",
+        "results about one network also carry `widths`, `sigma`, `depth` and `loss` (and, for a network built from "
+        "data, the rotations `data_U`, `data_V`, `data_input_map`, `data_input_map_inv` and `loss_offset`), from which "
+        "`ls.network_of(ds)` rebuilds it. `loss` names the network's loss (`squared`, the default whitened quadratic "
+        "loss; `raw_squared`, `logistic`, `cross_entropy`); for a loss other than `squared` the loss's data are not "
+        "stored (`loss_description` holds its repr, and `sigma` is present only for `raw_squared`, its whitened "
+        "reduction's), so `ls.network_of(ds, loss=...)` needs the loss object and refuses without it.",
         "",
         "Each variable and coordinate gets its `long_name` (the meaning below) and `units` from one table, "
         "`landscape.io._schema.METADATA`. Every quantity is dimensionless (losses, weights and singular values "

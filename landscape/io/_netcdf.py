@@ -163,14 +163,23 @@ def load(path):
     return ds
 
 
-def network_of(ds):
+def network_of(ds, loss=None):
     """Rebuild the :class:`~landscape.LinearNetwork` a dataset was computed for.
 
     Networks built by :meth:`~landscape.LinearNetwork.from_data` (or from a target matrix)
     come back with the same ``Sigma``, data rotations ``U``, ``V``, whitening and
     ``loss_offset``: the same loss at the same weights, in reduced and data coordinates.
+
+    A dataset of a network with another loss (attribute ``loss`` other than
+    ``"squared"``: raw_squared, logistic, cross_entropy) does not store the loss's data, so
+    its network is rebuilt only from the ``loss`` object given here (a
+    :class:`~landscape.losses.Loss` whose ``name`` and shape ``(d_h, d_0)`` must match the
+    dataset's); without it a :class:`LandscapeFileError` says so.
     """
     check_dataset(ds)
+    name = str(ds.attrs.get("loss", "squared"))
+    if loss is not None or name != "squared":
+        return _network_with_loss(ds, name, loss)
     if "widths" not in ds.attrs or "sigma" not in ds.attrs:
         raise LandscapeFileError(
             f"a landscape {ds.attrs['landscape_kind']!r} dataset without the attributes 'widths' and 'sigma' does not "
@@ -180,6 +189,31 @@ def network_of(ds):
         return network_from_attrs(ds.attrs)
     except ValueError as exc:
         raise LandscapeFileError(f"the dataset's network attributes are inconsistent ({exc}).") from exc
+
+
+def _network_with_loss(ds, name, loss):
+    from ..core import LinearNetwork
+    from ..losses import Loss
+
+    if loss is None:
+        raise LandscapeFileError(
+            f"the dataset was computed with the {name!r} loss ({ds.attrs.get('loss_description', name)}), whose data are "
+            f"not stored in the file; rebuild the loss (e.g. landscape.losses.get_loss({name!r}, X, Y)) and pass it: "
+            f"ls.network_of(ds, loss=...).")
+    if not isinstance(loss, Loss):
+        raise LandscapeFileError(f"loss must be a landscape.losses.Loss; got {type(loss).__name__}.")
+    if name == "squared":
+        raise LandscapeFileError("the dataset's loss is 'squared': its network is rebuilt from the stored attributes "
+                                 "(call network_of(ds) without loss).")
+    if loss.name != name:
+        raise LandscapeFileError(f"the dataset was computed with the {name!r} loss; the loss given is {loss.name!r}.")
+    if "widths" not in ds.attrs:
+        raise LandscapeFileError("the dataset has no 'widths' attribute: it does not describe one network.")
+    widths = [int(w) for w in np.atleast_1d(ds.attrs["widths"])]
+    if (widths[-1], widths[0]) != tuple(loss.shape):
+        raise LandscapeFileError(f"the loss given acts on (d_h, d_0) = {tuple(loss.shape)}; the dataset's widths "
+                                 f"{widths} need ({widths[-1]}, {widths[0]}).")
+    return LinearNetwork(widths, loss=loss)
 
 
 def weights_at(ds, index, **selectors):

@@ -330,12 +330,26 @@ def network_attrs(net):
     (``d_0 x m``, reduced ``W_1`` -> data ``W_1 @ map``, m = the data's input dimension) and
     ``data_input_map_inv`` (``m x d_0``), with ``loss_offset`` (the constant dropped from the
     raw loss). A network given by its singular values stores none of them.
+
+    ``loss`` names the network's loss (``"squared"``, ``"raw_squared"``, ``"logistic"``,
+    ``"cross_entropy"``, or a user loss's ``name``). For a loss other than ``"squared"`` the
+    loss's data (``X``, ``Y``) are not stored (they can be large, and a user loss is
+    arbitrary code): ``loss_description`` holds its repr, ``sigma`` is the whitened
+    reduction's for ``raw_squared`` and absent otherwise, and :func:`landscape.network_of`
+    refuses to rebuild the network unless it is given the loss object.
     """
-    attrs = {
-        "widths": np.asarray(net.widths, dtype=np.int64),
-        "sigma": np.asarray(net.sigma, dtype=np.float64),
-        "depth": np.int64(net.depth),
-    }
+    name = getattr(net, "loss_name", "squared")
+    attrs = {"widths": np.asarray(net.widths, dtype=np.int64)}
+    if name in ("squared", "raw_squared"):  # raw_squared: its whitened reduction's (when X X^T is invertible)
+        try:
+            attrs["sigma"] = np.asarray(net.sigma, dtype=np.float64)
+        except ValueError:
+            pass
+    attrs["depth"] = np.int64(net.depth)
+    attrs["loss"] = name
+    if name != "squared":
+        attrs["loss_description"] = repr(net.objective)
+        return attrs  # the loss's data are not stored: network_of(ds, loss=...) rebuilds the network
     red = net.reduction()
     d0, dh = net.widths[0], net.widths[-1]
     trivial = (np.array_equal(red["U"], np.eye(dh)) and np.array_equal(red["V"], np.eye(d0))
@@ -353,6 +367,10 @@ def network_from_attrs(attrs):
     from ..core import LinearNetwork
 
     widths = [int(w) for w in np.atleast_1d(attrs["widths"])]
+    name = str(attrs.get("loss", "squared"))
+    if name != "squared":
+        raise ValueError(f"the dataset was computed with the {name!r} loss ({attrs.get('loss_description', name)}), whose "
+                         f"data are not stored in the file; pass the loss object: ls.network_of(ds, loss=...)")
     sigma = np.atleast_1d(np.asarray(attrs["sigma"], dtype=np.float64))
     if not any(key in attrs for key in REDUCTION_ATTRS):
         return LinearNetwork(widths, sigma)

@@ -130,7 +130,11 @@ def picture(ds, *, size="medium"):
         raise LandscapeValueError(
             f"render expected a landscape dataset of kind {list(RENDERABLE)}; got kind {kind!r}."
         )
-    network_of(ds)  # a dataset whose network cannot be rebuilt is refused here, before drawing
+    if str(ds.attrs.get("loss", "squared")) == "squared":
+        network_of(ds)  # a dataset whose network cannot be rebuilt is refused here, before drawing
+    elif kind not in ("trajectory", "inertia", "eigenpairs", "spectral_density"):
+        raise LandscapeValueError(f"render draws {kind!r} datasets of the whitened quadratic loss only; this one's loss "
+                                  f"is {ds.attrs['loss']!r} (trajectories and Hessian spectra are drawn for every loss).")
     return _HANDLERS[kind](ds, size)
 
 

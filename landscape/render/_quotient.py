@@ -34,6 +34,7 @@ from itertools import combinations
 import numpy as np
 
 from ..errors import LandscapeTypeError, LandscapeValueError
+from ..losses import require_quadratic
 from ._base import COLORS, kind_label
 from ._scene3d import Scene3D
 
@@ -129,6 +130,7 @@ def quotient_coordinates(net, W, modes=None):
     >>> quotient_coordinates(net, ls.representative(net, (1, 3))).round(12).tolist()
     [3.0, 0.0, 1.0]
     """
+    require_quadratic(net, "quotient_coordinates", "quotient coordinates p_k = u_k^T P v_k and the box of critical points Sigma_S belong to the quadratic loss")
     theta = _theta(net, W)
     modes = tuple(range(1, net.sigma.size + 1)) if modes is None else check_modes(net, modes)
     idx = np.array(modes) - 1
@@ -343,6 +345,7 @@ def quotient_scene(net, *, trajectories=(), manifolds=(), surfaces=(), orbits=()
     -------
     Scene3D
     """
+    require_quadratic(net, "quotient_scene", "quotient coordinates p_k = u_k^T P v_k and the box of critical points Sigma_S belong to the quadratic loss")
     from ._scenes import projection
 
     trajs = _trajectory_items(trajectories)

@@ -307,14 +307,24 @@ def trajectory_scene(ds, size="medium", title=None, itinerary=None, coordinates=
     """
     from ..io import network_of
 
-    net = network_of(ds)
+    loss_name = str(ds.attrs.get("loss", "squared"))
+    if loss_name != "squared":  # another loss (issue 14): its data are not in the file, and no quotient (Sigma_S) exists
+        if isinstance(coordinates, str) and coordinates == "quotient":
+            from ..errors import LossError
+
+            raise LossError(f"trajectory_scene(coordinates='quotient') needs the whitened quadratic loss (quotient "
+                            f"coordinates are read against Sigma's singular vectors); this trajectory's loss is "
+                            f"{loss_name!r}: use coordinates='pca' or parameter indices.")
+        net = None
+    else:
+        net = network_of(ds)
     runs = [ds.isel(run=i) for i in range(ds.sizes["run"])] if "run" in ds.dims else [ds]
-    if _quotient_default(net, coordinates):
+    if net is not None and _quotient_default(net, coordinates):
         from ._quotient import quotient_scene
 
         return quotient_scene(net, trajectories=[ds], size=size, title=title)
     coordinates = None if isinstance(coordinates, str) else coordinates  # "pca"
-    if net.widths == (1, 1, 1, 1) and coordinates is None:
+    if net is not None and net.widths == (1, 1, 1, 1) and coordinates is None:
         trajs = [(r["theta"].values, r["loss"].values) for r in runs]
         return scalar_scene(float(net.sigma[0]), size, trajectories=trajs, title=title or "gradient-flow trajectories")
     fit = np.concatenate([r["theta"].values for r in runs])
@@ -326,7 +336,7 @@ def trajectory_scene(ds, size="medium", title=None, itinerary=None, coordinates=
         xyz, _, titles = projection(r["theta"].values, coordinates, fit=fit)
         projected.append(xyz)
     what = "trajectory" if len(runs) == 1 else f"{len(runs)} trajectories"
-    how = "chosen coordinates" if coordinates is not None else ("PCA of the weights" if net.n_params > 3 else "the weights")
+    how = "chosen coordinates" if coordinates is not None else ("PCA of the weights" if fit.shape[1] > 3 else "the weights")
     scene = Scene3D(title=title or f"gradient-flow {what} ({how})", axis_titles=titles, size=size)
     for r, xyz in zip(runs, projected):
         scene.add_path(xyz, values=r["loss"].values, radius=radius, label=TRAJECTORY_LABEL)
@@ -373,7 +383,7 @@ def manifold_scene(ds, size="medium", title=None, coordinates=None):
         return quotient_scene(net, manifolds=[ds], size=size, title=title or f"stable (blue) / unstable (red) sets "
                               f"of S = {subset} in quotient coordinates p_k = u_k^T P v_k")
     coordinates = None if isinstance(coordinates, str) else coordinates  # "pca"
-    if net.widths == (1, 1, 1, 1) and coordinates is None:
+    if net is not None and net.widths == (1, 1, 1, 1) and coordinates is None:
         return scalar_scene(float(net.sigma[0]), size, manifolds=ds,
                             title=title or "stable (blue) and unstable (red) sets of the origin")
     th = ds["theta"].values

@@ -16,6 +16,7 @@ from ..core import kernels
 from ..critical._points import representative
 from ..critical._subsets import check_subset
 from ..errors import LandscapeValueError
+from ..losses import require_quadratic
 
 __all__ = [
     "arc_polynomial",
@@ -56,6 +57,7 @@ def arc_polynomial(net, W, V):
     >>> c.tolist()   # -sigma alpha^3 + alpha^6 / 2 (spec 5.1, balanced arc)
     [0.0, 0.0, 0.0, -3.0, 0.0, 0.0, 0.5]
     """
+    require_quadratic(net, "arc_polynomial", "the arcs of spec 5 and their loss polynomials are derived for 1/2||Sigma - P||^2")
     Wl = net.layers(W)
     Vl = net.layers(V, name="V")
     h = net.depth
@@ -149,6 +151,7 @@ def insertion_direction(net, W, k, chain=None):
     so at a critical point with k unlearnt ``Delta L = -sigma_k prod(alpha) + (prod alpha)^2 / 2``
     (spec 5.1). ``chain`` defaults to :func:`free_chain`; None is returned if there is none.
     """
+    require_quadratic(net, "insertion_direction", "the arcs of spec 5 and their loss polynomials are derived for 1/2||Sigma - P||^2")
     if not 1 <= k <= net.sigma.size:
         raise LandscapeValueError(f"k must be a mode number in 1..{net.sigma.size}; got {k}.")
     z = free_chain(net, W) if chain is None else chain
@@ -181,6 +184,7 @@ def escape_directions(net, W, tol=1e-10):
     (int, int, list of ndarray)
         ``(a, b, V)`` with V the layer list of the direction (zero outside layers a..b).
     """
+    require_quadratic(net, "escape_directions", "the arcs of spec 5 and their loss polynomials are derived for 1/2||Sigma - P||^2")
     layers = net.layers(W)
     h = net.depth
     F = kernels.prefix_products(layers)
@@ -226,6 +230,7 @@ def insertion_arc(net, S, k, alphas):
     ndarray of shape (m,)
         ``L(A_k(alpha)) - L(A*_S)``.
     """
+    require_quadratic(net, "insertion_arc", "the arcs of spec 5 and their loss polynomials are derived for 1/2||Sigma - P||^2")
     S = check_subset(net, S)
     if k in S:
         raise LandscapeValueError(f"k = {k} is already learnt in S = {S}: insertion needs an unlearnt mode.")
@@ -245,6 +250,7 @@ def removal_arc(net, S, s, betas):
 
     ``Delta L = 1/2 (sigma_s - prod_i (sigma_s^{1/h} + beta_i))^2 >= 0``.
     """
+    require_quadratic(net, "removal_arc", "the arcs of spec 5 and their loss polynomials are derived for 1/2||Sigma - P||^2")
     S = check_subset(net, S)
     if s not in S:
         raise LandscapeValueError(f"s = {s} is not learnt in S = {S}: removal needs a learnt mode.")
@@ -273,6 +279,7 @@ def exchange_arc(net, S, m, k, thetas):
     ``W_1 -> W_1 R(theta)^T``, ``W_h -> R(theta) W_h`` with the same Givens rotation in the
     (m, k) plane on both sides; ``Delta L = sigma_m sin^2(theta) (sigma_m - sigma_k)``.
     """
+    require_quadratic(net, "exchange_arc", "the arcs of spec 5 and their loss polynomials are derived for 1/2||Sigma - P||^2")
     S = check_subset(net, S)
     if m not in S or k in S:
         raise LandscapeValueError(f"an exchange arc needs m learnt and k unlearnt; got m = {m}, k = {k}, S = {S}.")

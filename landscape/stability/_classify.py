@@ -7,6 +7,7 @@ import numpy as np
 from .._validation import check_positive_float
 from ..critical._fiber import quotient
 from ..errors import LandscapeValueError
+from ..losses import require_quadratic
 from ._arcs import classify_direction, escape_directions
 from ._inertia import hessian_inertia
 
@@ -64,6 +65,7 @@ def rank_criterion(net, W, S=None):
     str
         ``"global_minimum"``, ``"strict_saddle"`` or ``"non_strict_saddle"``.
     """
+    require_quadratic(net, "rank_criterion", "the strict/non-strict criterion and the critical values are those of the quadratic loss (spec 3.4); other losses can have spurious minima (spec 8.2)")
     layers = net.layers(W)
     if S is None:
         S = require_critical(net, layers).S
@@ -297,6 +299,7 @@ def classify(net, W=None, *, tol=1e-8, hessian_tol=1e-8):
     >>> c.kind.item(), c.order.item(), c.n_zero.item()
     ('non_strict_saddle', 3, 22)
     """
+    require_quadratic(net, "classify", "the strict/non-strict criterion and the critical values are those of the quadratic loss (spec 3.4); other losses can have spurious minima (spec 8.2)")
     import xarray as xr
 
     from ..critical._points import _common_attrs

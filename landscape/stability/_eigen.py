@@ -25,6 +25,7 @@ import numpy as np
 
 from .._validation import check_int, check_positive_float, check_rng
 from ..errors import LandscapeError, LandscapeValueError
+from ..losses import require_quadratic
 
 __all__ = ["extreme_eigenpairs", "BudgetExceededError", "HessianBlockOperator", "block_krylov", "MAX_MATVECS",
            "KRYLOV_MEMORY"]
@@ -62,7 +63,7 @@ class HessianBlockOperator:
         self.net = net
         self.layers = net.layers(W)
         self.n = net.n_params
-        self._setup = kernels.block_hvp_setup(self.layers, net.Sigma)
+        self._setup = kernels.block_hvp_setup(self.layers, net.objective)
         self._kernel = kernels.block_hvp
         self.max_matvecs = MAX_MATVECS if max_matvecs is None else max_matvecs
         self.max_time = max_time
@@ -96,7 +97,7 @@ class HessianBlockOperator:
         if budgeted:
             self.check(X.shape[1])
             self.n_matvecs += X.shape[1]
-        out = self._kernel(self.layers, self.net.Sigma, X, setup=self._setup)
+        out = self._kernel(self.layers, self.net.objective, X, setup=self._setup)
         return np.asfortranarray(out) if X.flags.f_contiguous and not X.flags.c_contiguous else out
 
 
@@ -523,7 +524,10 @@ def extreme_eigenpairs(net, W, k=6, *, which="both", tol=1e-8, method="auto", ei
     op = HessianBlockOperator(net, layers, max_matvecs=max_matvecs, max_time=max_time)
     status, message, rho = "converged", "", float("nan")
     found = None
-    if method in ("auto", "structured"):
+    if method == "structured":
+        require_quadratic(net, "extreme_eigenpairs(method='structured')",
+                          "the invariant blocks of a mode-aligned point are derived for 1/2||Sigma - P||^2")
+    if method in ("auto", "structured") and net.loss_name == "squared":
         found = structured_eigenpairs(net, layers, k, which)
         if found is None and method == "structured":
             raise LandscapeValueError(

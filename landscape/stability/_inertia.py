@@ -6,6 +6,7 @@ import numpy as np
 
 from .._validation import check_int, check_positive_float
 from ..errors import LandscapeError, LandscapeValueError
+from ..losses import require_quadratic
 from ._align import thread_labels
 
 __all__ = ["hessian_inertia", "congruent_counts", "gauge_stretch", "structured_spectrum", "structured_eigenpairs", "is_mode_aligned", "zero_band", "DENSE_LIMIT",
@@ -103,6 +104,7 @@ def structured_spectrum(net, W, eigenvectors=False):
         ``(n_blocks, size)`` (flat positions in ``W``) and the block eigenvectors
         ``(n_blocks, size, size)``.
     """
+    require_quadratic(net, "structured_spectrum", "the invariant blocks of a mode-aligned point are derived for 1/2||Sigma - P||^2")
     layers = net.layers(W)
     units = thread_labels(net, layers)
     if units is None:
@@ -253,6 +255,7 @@ def structured_eigenpairs(net, W, k, which="both"):
     """
     from ._align import align, gauge_directions
 
+    require_quadratic(net, "structured_eigenpairs", "the invariant blocks of a mode-aligned point are derived for 1/2||Sigma - P||^2")
     layers = net.layers(W)
     found = align(net, layers, orthogonal_only=True)
     if found is None:
@@ -615,9 +618,14 @@ def hessian_inertia(net, W, tol=1e-8, *, method="auto", eigenvectors=False, k=6,
     requested = method
     found = None
     attrs_note = None
+    if method == "structured":
+        require_quadratic(net, "hessian_inertia(method='structured')",
+                          "the invariant blocks of a mode-aligned point are derived for 1/2||Sigma - P||^2")
     if method == "auto":
         if eigenvectors and n <= DENSE_LIMIT:
             method = "dense"
+        elif net.loss_name != "squared":  # the structured path is quadratic-only: dense, else matrix free
+            method = "dense" if n <= DENSE_LIMIT else "auto"
         else:
             found = align(net, layers)
             if found is not None and not found.orthogonal:

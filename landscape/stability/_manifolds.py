@@ -8,6 +8,7 @@ import numpy as np
 
 from .._validation import check_int, check_positive_float, check_rng
 from ..errors import LandscapeValueError
+from ..losses import require_quadratic
 from ._arcs import classify_direction, escape_directions
 from ._classify import require_critical
 from ._dimensions import MEASURE_LIMIT, characteristic_direction, hessian_counts, manifold_dimensions
@@ -159,6 +160,7 @@ def submanifolds(net, W_star, *, radius=1e-2, max_radius=2.0, t_max=1e4, n_point
     >>> int(ds.unstable_dimension), int(ds.stable_dimension), ds.attrs["dimension_source"]
     (2, 2, 'hessian')
     """
+    require_quadratic(net, "submanifolds", "its branches start along the mode-insertion/removal/exchange arcs of the quadratic loss's critical points (spec 5)")
     import xarray as xr
 
     from ..critical._points import _common_attrs

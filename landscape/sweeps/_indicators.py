@@ -35,29 +35,34 @@ def run_chunk(net, kind, scale, seeds, t_end, method, rtol, atol, loss_below, n_
     ds = gradient_flow(net, W0, t_end, method=method, rtol=rtol, atol=atol, times="log", n_points=n_points,
                        t_min=min(1e-3, t_end * 1e-4), loss_below=loss_below, progress=False)
     B = len(seeds)
-    k = net.sigma.size
+    k = min(net.widths[0], net.widths[-1])
+    quadratic = net.loss_name == "squared"  # itineraries (plateaus, routes, escapes) are the quadratic loss's
     out = {name: [] for name in INDICATORS}
     theta_final = ds["theta_final"].values
     W = net.unflatten(theta_final)
-    H = kernels.hessian(W, net.Sigma)
+    H = kernels.hessian(W, net.objective)
     sharp = np.linalg.eigvalsh(H)[:, -1]
     P = kernels.prefix_products(W)[-1]
     sv = np.linalg.svd(P, compute_uv=False)
     for b in range(B):
         run = ds.isel(run=b)
-        it = itinerary(run, net, distance=plateau_distance, min_dwell=plateau_time)
-        saddle = it["saddle"].values
-        plateaus = int(np.sum(saddle))  # a run stuck at a saddle at t_end counts too
         esc = np.full(max_stages, np.nan)
-        exits = it["t_exit"].values[saddle & (it["t_exit"].values < float(run["t_final"]))][:max_stages]
-        esc[: exits.size] = exits
+        if quadratic:
+            it = itinerary(run, net, distance=plateau_distance, min_dwell=plateau_time)
+            saddle = it["saddle"].values
+            plateaus = int(np.sum(saddle))  # a run stuck at a saddle at t_end counts too
+            exits = it["t_exit"].values[saddle & (it["t_exit"].values < float(run["t_final"]))][:max_stages]
+            esc[: exits.size] = exits
+            route = str(it.attrs["route"])
+        else:  # no critical sets Sigma_S: no plateau count, route or escape times
+            plateaus, route = np.nan, "n/a"
         Wb = [w[b] for w in W]
         C = [Wb[i + 1].T @ Wb[i + 1] - Wb[i] @ Wb[i].T for i in range(net.depth - 1)]
         out["loss_final"].append(float(run["loss_final"]))
         out["t_final"].append(float(run["t_final"]))
         out["status"].append(str(run["status"].values))
         out["n_plateaus"].append(plateaus)
-        out["route"].append(str(it.attrs["route"]))
+        out["route"].append(route)
         out["escape_times"].append(esc)
         drift = np.nanmax(run["conserved_drift"].values, initial=0.0) / float(run["conserved_scale"])
         out["conserved_drift"].append(float(drift))

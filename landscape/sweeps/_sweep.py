@@ -51,9 +51,30 @@ def _networks(networks):
     return out
 
 
+def _network_key(n):
+    """What identifies a network in the digest: widths and sigma (squared loss), or the loss's data."""
+    if n.loss_name == "squared":
+        return {"widths": list(n.widths), "sigma": [float(x) for x in n.sigma]}
+    h = hashlib.sha256(type(n.objective).__name__.encode())
+    for key, value in sorted(vars(n.objective).items()):
+        if isinstance(value, np.ndarray):
+            h.update(key.encode() + np.ascontiguousarray(value, dtype=np.float64).tobytes())
+        elif isinstance(value, (int, float, str, tuple)):
+            h.update(f"{key}={value!r}".encode())
+    return {"widths": list(n.widths), "loss": n.loss_name, "loss_data": h.hexdigest()[:16]}
+
+
+def _modes(n):
+    return min(n.widths[0], n.widths[-1])
+
+
+def _sigma_label(n):
+    return ",".join(f"{x:g}" for x in n.sigma) if n.loss_name == "squared" else ""
+
+
 def _definition(nets, inits, scales, seeds, options):
     return {
-        "networks": [{"widths": list(n.widths), "sigma": [float(x) for x in n.sigma]} for n in nets],
+        "networks": [_network_key(n) for n in nets],
         "inits": list(inits), "scales": [float(s) for s in scales], "seeds": [int(s) for s in seeds],
         "options": options, "format": 1,
     }
@@ -78,8 +99,12 @@ def _chunk_name(cid):
     return "chunk-{:03d}-{:02d}-{:03d}-{:05d}.nc".format(*cid[:4])
 
 
-def _compute_chunk(definition, cid, path):
-    """Worker task: integrate one chunk, reduce, write ``path`` atomically; returns ``(cid, indicators)``."""
+def _compute_chunk(definition, cid, path, objective=None):
+    """Worker task: integrate one chunk, reduce, write ``path`` atomically; returns ``(cid, indicators)``.
+
+    ``objective``: the network's loss object when it is not the quadratic one (its data are
+    not in the JSON definition, which holds only their digest).
+    """
     import xarray as xr
 
     from ..core import LinearNetwork
@@ -95,7 +120,7 @@ def _compute_chunk(definition, cid, path):
         pass
     i, j, k, lo, hi = cid
     spec = definition["networks"][i]
-    net = LinearNetwork(spec["widths"], spec["sigma"])
+    net = LinearNetwork(spec["widths"], spec["sigma"]) if objective is None else LinearNetwork(spec["widths"], loss=objective)
     o = definition["options"]
     seeds = definition["seeds"][lo:hi]
     res = run_chunk(net, definition["inits"][j], definition["scales"][k], seeds, o["t_end"], o["method"], o["rtol"],
@@ -223,7 +248,7 @@ def sweep(networks, inits=("gaussian",), scales=(1e-2,), seeds=10, *, t_end=100.
         if name not in INITS:
             raise SweepError(f"inits must be among {list(INITS)}; got {name!r}.")
     chunk_size = check_int(chunk_size, name="chunk_size", minimum=1)
-    max_stages = max(n.sigma.size for n in nets) + 1
+    max_stages = max(_modes(n) for n in nets) + 1
     options = {"t_end": float(t_end), "method": method, "rtol": float(rtol), "atol": float(atol),
                "loss_below": None if loss_below is None else float(loss_below), "n_points": int(n_points),
                "plateau_time": float(plateau_time), "plateau_distance": float(plateau_distance), "max_stages": max_stages}
@@ -260,7 +285,9 @@ def sweep(networks, inits=("gaussian",), scales=(1e-2,), seeds=10, *, t_end=100.
 
             # small initial scales take longest (plateaus): start them first to balance the workers
             order = sorted(todo, key=lambda c: (definition["scales"][c[2]], c))
-            futures = [client.submit(_compute_chunk, definition, cid, str(directory / _chunk_name(cid)), pure=False)
+            objectives = [None if n.loss_name == "squared" else n.objective for n in nets]
+            futures = [client.submit(_compute_chunk, definition, cid, str(directory / _chunk_name(cid)),
+                                     objectives[cid[0]], pure=False)
                        for cid in order]
             with tqdm(total=len(ids), initial=len(done), disable=progress is False, desc="sweep", unit="chunk") as bar:
                 for fut in as_completed(futures):
@@ -277,7 +304,7 @@ def sweep(networks, inits=("gaussian",), scales=(1e-2,), seeds=10, *, t_end=100.
                 stack.close()
     # assemble the grid
     shape = (len(nets), len(inits), len(scales), len(seeds))
-    k = max(n.sigma.size for n in nets)
+    k = max(_modes(n) for n in nets)
     arrays = {}
     for name, extra in INDICATORS.items():
         tail = (k,) if extra == ("mode",) else ((max_stages,) if extra == ("stage",) else ())
@@ -305,9 +332,9 @@ def sweep(networks, inits=("gaussian",), scales=(1e-2,), seeds=10, *, t_end=100.
                                   "scale": np.asarray(scales, dtype=float), "seed": np.asarray(seeds, dtype=np.int64),
                                   "mode": np.arange(1, k + 1), "stage": np.arange(max_stages)})
     ds["network_widths"] = (("network",), np.array([",".join(map(str, n.widths)) for n in nets], dtype=str))
-    ds["network_sigma"] = (("network",), np.array([",".join(f"{x:g}" for x in n.sigma) for n in nets], dtype=str))
+    ds["network_sigma"] = (("network",), np.array([_sigma_label(n) for n in nets], dtype=str))
     ds.attrs.update({"landscape_kind": "sweep", "landscape_format": FORMAT_VERSION, "landscape_version": __version__,
                      "digest": digest, "chunks_computed": np.int64(len(todo)), "chunks_reused": np.int64(len(done)),
                      "wall_time": time.perf_counter() - start, "directory": str(directory),
-                     "options": json.dumps(options)})
+                     "options": json.dumps(options), "network_loss": ",".join(n.loss_name for n in nets)})
     return annotate(ds)  # long_name/units of every variable: the one table in landscape.io
