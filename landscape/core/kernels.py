@@ -301,7 +301,8 @@ def block_hvp_setup(W, Sigma, *, residual_rtol=None):
 
     The network is oriented so that the per-direction work is proportional to
     ``min(d_0, d_h)``: when ``d_h < d_0`` the reversed network ``[W_h^T, ..., W_1^T]`` with
-    target ``Sigma^T`` is used (the loss is the same function of the transposed layers).
+    target ``Sigma^T`` (for a general loss, ``Q -> l(Q^T)``) is used (the loss is the same
+    function of the transposed layers).
     The prefix products ``F_j`` are stored, and the back-propagated residuals
     ``G_j = W_{j+1:h}^T R`` either densely or, when the residual ``R = Sigma - F_h`` has
     low numerical rank ``r <= d_0 / 2`` (near critical points, where ``R = Sigma - Sigma_S``),
@@ -328,10 +329,13 @@ def block_hvp_setup(W, Sigma, *, residual_rtol=None):
     h = len(W)
     d = [W[0].shape[-1]] + [Wj.shape[-2] for Wj in W]
     Sigma, ell = _resolve(Sigma)
-    reverse = d[h] < d[0] and ell is None  # a general loss is not reoriented (its Hessian acts on P, not P^T)
+    reverse = d[h] < d[0]
     if reverse:
         W = [np.ascontiguousarray(_T(Wj)) for Wj in W[::-1]]
-        Sigma = np.ascontiguousarray(_T(Sigma))
+        if ell is None:
+            Sigma = np.ascontiguousarray(_T(Sigma))
+        else:
+            ell = _TransposedLoss(ell)
         d = d[::-1]
     F = [np.eye(d[0])] + prefix_products(W)[1:]
     R = Sigma - F[h] if ell is None else -ell.gradient(F[h])
@@ -353,6 +357,23 @@ def block_hvp_setup(W, Sigma, *, residual_rtol=None):
         G = backprop(W, R)
     starts = np.concatenate([[0], np.cumsum([a * b for a, b in zip(d[1:], d[:-1])])]).astype(int)
     return {"W": W, "F": F, "g": g, "G": G, "Vr": Vr, "reversed": reverse, "d": d, "starts": starts, "loss": ell}
+
+
+class _TransposedLoss:
+    """``Q -> l(Q^T)``: the loss of the reversed network ``[W_h^T, ..., W_1^T]`` (end-to-end ``P^T``)."""
+
+    def __init__(self, ell):
+        self.ell = ell
+        self.shape = tuple(ell.shape)[::-1]
+
+    def value(self, Q):
+        return self.ell.value(_T(Q))
+
+    def gradient(self, Q):
+        return _T(self.ell.gradient(_T(Q)))
+
+    def hvp(self, Q, dQ):
+        return _T(self.ell.hvp(_T(Q), _T(dQ)))
 
 
 def _reorder_block(X, d_from, reverse_layers):
