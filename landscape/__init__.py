@@ -28,7 +28,7 @@ Errors
     :mod:`landscape.errors`
 
 Sweeps, estimator, data sets, pictures (imported on first use)
-    :func:`sweep` (dask), :class:`DeepLinearRegressor` (scikit-learn),
+    :func:`sweep` (dask), :class:`DeepLinearRegressor` and :class:`DeepLinearClassifier` (scikit-learn),
     :mod:`landscape.datasets`, :mod:`landscape.render` (pyvista)
 
 ``import landscape`` loads numpy and scipy only; rendering (pyvista), sweeps (dask) and
@@ -109,6 +109,7 @@ __all__ = [
 
 
 _LAZY = {"sweep": ("landscape.sweeps", "sweep"), "DeepLinearRegressor": ("landscape.estimator", "DeepLinearRegressor"),
+         "DeepLinearClassifier": ("landscape.estimator", "DeepLinearClassifier"),
          "datasets": ("landscape.datasets", None), "render": ("landscape.render", None)}
 
 
