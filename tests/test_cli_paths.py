@@ -324,7 +324,7 @@ def test_every_init_runs_from_the_cli_with_its_parameters(capsys, init, extra, e
     net = ls.LinearNetwork([3, 3, 3], [3.0, 2.0, 1.0])
     assert run("summary", "--widths", "3,3,3", "--init", init, "--seed", "3", *extra) == 0
     out = capsys.readouterr().out
-    loss = float(out.split("loss")[1].split()[0])
+    loss = float(next(line for line in out.splitlines() if line.startswith("loss ")).split()[1])  # the repr names the loss too
     assert loss == pytest.approx(net.loss(expected(net, None)), rel=1e-9)
 
 
