@@ -117,12 +117,29 @@ class ManifoldDimensions:
 
 # ----------------------------------------------------------------------------- helpers
 
+def _small_blas():
+    """One BLAS thread: the dense matrices here are small (at most a few hundred rows), and
+    threaded BLAS on a loaded machine makes each ``eigh`` tens of times slower."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        from contextlib import nullcontext
+
+        return nullcontext()
+    return threadpool_limits(1, user_api="blas")
+
+
 def _grad(net, theta):
-    return net.flatten(net.gradient(net.unflatten(theta)))
+    """Flat gradient at a flat point (kernels directly: called thousands of times per orbit)."""
+    from ..core import kernels
+
+    return np.concatenate([g.ravel() for g in kernels.gradient(net.unflatten(theta), net._target)])
 
 
 def _hessian(net, theta):
-    return net.hessian(net.unflatten(theta))
+    from ..core import kernels
+
+    return kernels.hessian(net.unflatten(theta), net._target)
 
 
 def _band(values, tol):
@@ -180,17 +197,23 @@ def characteristic_direction(net, W_star, T, *, negative=False, tol=1e-10):
     orthonormal unused units (``z^k_i`` in ``ker(W_{i+1}) ∩ ker(W_i^T)``) with weight
     ``sigma_k^(-1/(h-2))`` on every layer (h >= 3), so that at the origin
     ``grad f(x) = h f(x) x`` for ``f = <Sigma, P>``: a characteristic direction of the
-    leading homogeneous field. ``negative=True`` flips the first layer (product < 0: a
+    leading homogeneous field. Modes with ``sigma_k = 0`` (only allowed all together) get
+    weight 1: characteristic directions of ``g = 1/2 |P|^2``, the leading part where Sigma
+    vanishes on the unused units. ``negative=True`` flips the first layer (product < 0: a
     stable ray). At aligned points the ray's orbit stays aligned and balanced (exact).
 
     Returns
     -------
     ndarray of shape (n_params,) or None
-        None when some hidden layer has fewer than ``|T|`` unused units, or h < 3.
+        None when some hidden layer has fewer than ``|T|`` unused units, h < 3, or T mixes
+        modes with ``sigma_k > 0`` and ``sigma_k = 0``.
     """
     layers = net.layers(W_star, name="W_star")
     h = net.depth
     if h < 3 or not T:
+        return None
+    sig = np.array([net.sigma[k - 1] for k in T])
+    if np.any(sig > 0) and not np.all(sig > 0):
         return None
     free = _free_bases(layers, tol)
     if any(b.shape[1] < len(T) for b in free):
@@ -198,7 +221,7 @@ def characteristic_direction(net, W_star, T, *, negative=False, tol=1e-10):
     V = [np.zeros(s) for s in net.shapes]
     d0, dh = net.widths[0], net.widths[-1]
     for j, k in enumerate(T):
-        a = net.sigma[k - 1] ** (-1.0 / (h - 2))
+        a = net.sigma[k - 1] ** (-1.0 / (h - 2)) if net.sigma[k - 1] > 0 else 1.0
         f = np.zeros(d0)
         f[k - 1] = 1.0
         e = np.zeros(dh)
@@ -213,9 +236,18 @@ def characteristic_direction(net, W_star, T, *, negative=False, tol=1e-10):
 
 
 def _mode_subsets(net, S, limit):
-    modes = [k + 1 for k in range(net.sigma.size) if net.sigma[k] > 0 and (k + 1) not in (S or ())]
+    """Subsets T of unlearnt modes for characteristic rays, largest first, at most ``limit``.
+
+    The modes with ``sigma_k > 0``; where none is left, the modes with ``sigma_k = 0``
+    (rays of ``g = 1/2 |P|^2``). Sizes are capped by the unused units of the narrowest
+    hidden layer (``min_i d_i - |S|``).
+    """
+    S = tuple(S or ())
+    room = min(net.widths[1:-1], default=0) - len(S)
+    unl = [k + 1 for k in range(net.sigma.size) if (k + 1) not in S]
+    modes = [k for k in unl if net.sigma[k - 1] > 0] or unl
     subsets = []
-    for size in range(len(modes), 0, -1):  # largest first: the largest pieces come from many modes
+    for size in range(min(len(modes), room), 0, -1):  # largest first: the largest pieces come from many modes
         for T in itertools.combinations(modes, size):
             subsets.append(T)
             if len(subsets) >= limit:
@@ -223,30 +255,173 @@ def _mode_subsets(net, S, limit):
     return subsets
 
 
+def reduced_network(net, S):
+    """Widths and sigma of the network left over at ``A*_S``: ``(d_i - |S|)``, Sigma without the modes S.
+
+    At the representative ``A*_S`` (and every point of its orthogonal-gauge orbit) the
+    perturbations that touch only unlearnt modes and unused hidden units form a copy of
+    this reduced network at its origin; :func:`manifold_dimensions` decides the
+    degenerate directions there.
+
+    Returns
+    -------
+    (tuple of int, ndarray of shape (min(d_0, d_h) - |S|,))
+    """
+    S = tuple(S or ())
+    keep = [j for j in range(net.sigma.size) if (j + 1) not in S]
+    return tuple(d - len(S) for d in net.widths), net.sigma[keep]
+
+
+def _symmetry_rank(net, layers, tol=1e-9):
+    """Dimension of the orbit of ``layers`` under the orthogonal symmetries of the flow.
+
+    Hidden ``O(d_i)`` gauges and pairs ``(U, V)`` in ``O(d_h) x O(d_0)`` with ``U Sigma V^T =
+    Sigma`` (rotations within groups of equal sigma and of the kernels of Sigma), acting by
+    ``W_h -> U W_h``, ``W_1 -> W_1 V^T``.
+    """
+    from ..critical._fiber import orbit_tangent
+
+    cols = [orbit_tangent(net, layers, orthogonal=True)]
+    Sig = net.Sigma
+    dh, d0 = Sig.shape
+    gens = []
+    for side, d in (("out", dh), ("in", d0)):
+        for a in range(d):
+            for b in range(a + 1, d):
+                X = np.zeros((d, d))
+                X[a, b], X[b, a] = 1.0, -1.0
+                gens.append((side, X))
+    if gens:
+        M = np.array([(X @ Sig if side == "out" else -Sig @ X).ravel() for side, X in gens]).T
+        _, sv, vt = np.linalg.svd(M, full_matrices=True)
+        r = int(np.sum(sv > 1e-12 * max(1.0, sv.max(initial=0.0))))
+        starts = np.concatenate([[0], np.cumsum([a * b for a, b in net.shapes])])
+        for c in vt[r:]:
+            v = np.zeros(net.n_params)
+            for cj, (side, X) in zip(c, gens):
+                if side == "out":
+                    v[starts[-2]:] += cj * (X @ layers[-1]).ravel()
+                else:
+                    v[: starts[1]] += cj * (-layers[0] @ X).ravel()
+            cols.append(v[:, None])
+    return _rank(np.hstack(cols), tol)
+
+
 def _blow_up_piece(net, x, kind, tol=1e-8):
-    """Dimension of the blow-up piece of the ray x at the origin, or None if the ray is not Morse-Bott."""
+    """Dimension of the blow-up piece of the ray x at the origin, or None if the ray is not Morse-Bott.
+
+    The leading homogeneous part of the field at the origin is ``grad F`` with ``F =
+    <Sigma, P>`` (degree m = h) where Sigma is not 0, else ``F = -1/2 |P|^2`` (m = 2h).
+    At a characteristic ray (``grad F(x) = m F(x) x``) the angular rates are the eigenvalues
+    of ``P_x (grad^2 F(x) - m F(x)) P_x``; the piece is ``1 + #{grow} + #{null}`` with the
+    null directions required to be the orbit of the ray under the orthogonal symmetries.
+    """
     from ..core import LinearNetwork
 
-    net0 = LinearNetwork(net.widths, np.zeros_like(net.sigma))
     Wx = net.unflatten(x)
-    f = float(np.vdot(net.Sigma, net.end_to_end(Wx)))
-    Hf = net0.hessian(Wx) - net.hessian(Wx)  # grad^2 <Sigma, P>
+    h = net.depth
+    if np.any(net.sigma > 0):
+        m = h
+        F = float(np.vdot(net.Sigma, net.end_to_end(Wx)))
+        Hf = LinearNetwork(net.widths, np.zeros_like(net.sigma)).hessian(Wx) - net.hessian(Wx)  # grad^2 <Sigma, P>
+    else:
+        m = 2 * h
+        F = -0.5 * float(np.sum(net.end_to_end(Wx) ** 2))
+        Hf = -net.hessian(Wx)
+    if (F > 0) != (kind == "unstable") or F == 0.0:
+        return None, np.zeros(0)
     n = x.size
     P = np.eye(n) - np.outer(x, x)
-    mu = np.linalg.eigvalsh(P @ Hf @ P - net.depth * f * P)
+    mu = np.linalg.eigvalsh(P @ Hf @ P - m * F * P)
     band = _band(mu, tol)
     n_pos, n_neg = int(np.sum(mu > band)), int(np.sum(mu < -band))
     n_null = int(np.sum(np.abs(mu) <= band)) - 1  # the radial direction is in P's kernel
-    if n_null != orbit_dimension(net, Wx, orthogonal=True):
+    if n_null != _symmetry_rank(net, Wx):
         return None, mu
     grow = n_pos if kind == "unstable" else n_neg
     return 1 + grow + n_null, mu
 
 
+def origin_blow_up(net, tol=1e-8, limit=None):
+    """Unstable and stable dimensions at the origin of an h >= 3 network by the directional blow-up.
+
+    Returns
+    -------
+    dict
+        ``unstable``, ``stable`` (-1 where not decided), ``pieces`` ({kind: {T: dim}}) and
+        ``status``: ``"decided"``; ``"kernel"`` where Sigma has both positive values and a
+        kernel pair (a unit path reading ``ker Sigma`` and writing ``ker Sigma^T``): there
+        ``grad <Sigma, P>`` vanishes on the rays of such paths, where ``-grad 1/2 |P|^2``
+        pulls in, so points of a stable ray of ``<Sigma, P>`` plus a kernel path may still
+        reach 0, more slowly: the stable dimension is open (-1; the pieces are lower
+        bounds), the unstable one is decided (rays where ``F = <Sigma, P> = 0`` repel in
+        backward time); ``"not_morse_bott"`` where a ray's null angular directions exceed
+        its symmetry orbit (open).
+    """
+    h = net.depth
+    limit = MAX_RAYS if limit is None else limit
+    p = int(np.sum(net.sigma > 0))
+    z = min(net.widths[0], net.widths[-1]) - p
+    out = {"unstable": -1, "stable": -1, "pieces": {"unstable": {}, "stable": {}}, "status": "decided"}
+    if h < 3:
+        raise LandscapeValueError(f"origin_blow_up needs depth >= 3; got {h}.")
+    kernel = bool(p and z)
+    zero = [np.zeros(s) for s in net.shapes]
+    for T in _mode_subsets(net, (), limit):
+        for kind in ("unstable", "stable"):
+            if kind == "unstable" and not p:
+                continue  # F = -1/2 |P|^2 < 0: nothing escapes
+            x = characteristic_direction(net, zero, T, negative=kind == "stable")
+            if x is not None:
+                piece = _blow_up_piece(net, x, kind, tol)[0]
+                if piece is None:
+                    out["status"] = "not_morse_bott"
+                    return out
+                out["pieces"][kind][T] = piece
+    for kind in ("unstable", "stable"):
+        out[kind] = max(out["pieces"][kind].values(), default=0)
+    if kernel:  # the stable pieces of <Sigma, P> are lower bounds; the unstable set is decided (see above)
+        out["status"] = "kernel"
+        out["stable"] = -1
+    return out
+
+
 # ----------------------------------------------------------------------------- measurement
 
-def _orbit(net, c, x, eps, rho, sign, m, max_s, method):
+def _orbit(net, c, x, eps, rho, sign, m, max_s):
     """Orbit of ``sign * (-grad L)`` (time ``ds = r^(m-2) dt``) from c + eps x out to |theta - c| = rho.
+
+    Integrated in the direction in which the set attracts (an unstable set is computed by
+    the forward flow, a stable one by the reversed flow), with the implicit Radau method
+    and the exact Jacobian (the hyperbolic directions are stiff next to the slow escape).
+    Returns ``(solution, s at radius 2 eps, s at radius rho)`` or None.
+    """
+    from scipy.integrate import solve_ivp
+
+    def f(s, y):
+        r = np.linalg.norm(y - c)
+        return -sign * _grad(net, y) / max(r, 1e-300) ** (m - 2)
+
+    def jac(s, y):
+        r = np.linalg.norm(y - c)
+        return -sign * _hessian(net, y) / max(r, 1e-300) ** (m - 2)
+
+    def out(s, y):
+        return np.linalg.norm(y - c) - rho
+
+    def near(s, y):
+        return np.linalg.norm(y - c) - 2 * eps
+
+    out.terminal = True
+    sol = solve_ivp(f, (0.0, max_s), c + eps * x, method="Radau", jac=jac, rtol=1e-9,
+                    atol=1e-13 * max(1.0, float(np.linalg.norm(c))), events=(out, near), dense_output=True)
+    if sol.status != 1 or not sol.t_events[1].size:
+        return None
+    return sol, float(sol.t_events[1][0]), float(sol.t_events[0][0])
+
+
+def _orbit_explicit(net, c, x, eps, rho, sign, m, max_s, method):
+    """Explicit (DOP853) orbit for hyperbolic rays (order 2), from c + eps x out to |theta - c| = rho.
 
     Integrated in the direction in which the set attracts (an unstable set is computed by
     the forward flow, a stable one by the reversed flow), so rounding errors shrink.
@@ -272,7 +447,7 @@ def _orbit(net, c, x, eps, rho, sign, m, max_s, method):
     return sol.sol, float(sol.t_events[1][0]), float(sol.t_events[0][0])
 
 
-def _variational(net, c, orbit, s_near, s_far, sign, m, method):
+def _variational_explicit(net, c, orbit, s_near, s_far, sign, m, method):
     """Variational matrix of the flow carried back along the orbit from s_far to s_near.
 
     ``dM/ds = -sign H(theta(s)) M / r^(m-2)`` integrated with s decreasing. Hyperbolic
@@ -308,10 +483,76 @@ def _variational(net, c, orbit, s_near, s_far, sign, m, method):
     return logs, False
 
 
+#: largest exponent |lambda dt| applied per step (stiff hyperbolic directions are only classified by sign)
+STEP_CLIP = 12.0
+#: eigenvalues above this (relative) count as hyperbolic when a hyperbolic ray's transport is extended at W*
+EXTEND_BAND = 1e-3
+#: stretch factors are held within exp(+-LOG_CAP) (far beyond the gap; keeps the scaled columns representable)
+LOG_CAP = 230.0
+
+
+def _transport(net, c, sol, s_near, s_far, sign, m, dlog=0.05, extend=False):
+    """Log singular values of the variational matrix carried back along the orbit from s_far to s_near.
+
+    The linearised flow ``d(delta)/ds = -sign H(theta(s)) delta / r^(m-2)`` is stepped
+    backwards in s with exponentials of the Hessian at step midpoints (``expm(sign H dt)``,
+    ``dt = ds / r^(m-2)``; steps where r changes by at most ``dlog`` relative, subdivided at
+    the solver's own points). Exponents are clipped to ``+-STEP_CLIP`` per step: hyperbolic
+    directions whose ``|lambda| dt`` is larger are stiff and only their sign matters (an
+    L-stable treatment; their growth or decay is far outside the gap either way). The
+    product is accumulated as ``Q D T`` with column-pivoted QR (Loh-Gubernatis
+    stratification), which keeps graded singular values accurate; ``log D`` is held within
+    ``+-LOG_CAP``.
+    """
+    import scipy.linalg as sl
+
+    n = c.size
+    inner = sol.t[(sol.t > s_near) & (sol.t < s_far)]
+    grid = np.concatenate([[s_near], inner, [s_far]])[::-1]
+    Q = np.eye(n)
+    logd = np.zeros(n)
+    for sb, sa in zip(grid[:-1], grid[1:]):
+        ra = np.linalg.norm(sol.sol(sa) - c)
+        rb = np.linalg.norm(sol.sol(sb) - c)
+        nsub = max(int(np.ceil(abs(np.log(max(rb, 1e-300) / max(ra, 1e-300))) / dlog)), 1)
+        for j in range(nsub):
+            s1 = sb + (sa - sb) * j / nsub
+            s2 = sb + (sa - sb) * (j + 1) / nsub
+            y = sol.sol(0.5 * (s1 + s2))
+            r = np.linalg.norm(y - c)
+            lam, V = np.linalg.eigh(_hessian(net, y))
+            e = np.clip(sign * lam * (s1 - s2) / max(r, 1e-300) ** (m - 2), -STEP_CLIP, STEP_CLIP)
+            top = logd.max()
+            Z = ((V * np.exp(e)) @ (V.T @ Q)) * np.exp(np.maximum(logd - top, -700.0))[None, :]
+            Q, R, _ = sl.qr(Z, pivoting=True)
+            logd = np.clip(np.log(np.maximum(np.abs(np.diag(R)), 1e-300)) + top, -LOG_CAP, LOG_CAP)
+    if extend:  # hyperbolic ray: the orbit needs infinite time from 2 eps to W*; continue with the flow linearised there
+        lam, V = np.linalg.eigh(_hessian(net, sol.sol(s_near)))
+        hyper = np.abs(lam) > EXTEND_BAND * max(1.0, float(np.abs(lam).max()))
+        if np.any(hyper):
+            T = 60.0 / float(np.abs(lam[hyper]).min())
+            steps = int(np.ceil(float(np.abs(lam).max()) * T / STEP_CLIP))
+            E = (V * np.exp(sign * lam * T / steps)) @ V.T
+            for _ in range(steps):
+                top = logd.max()
+                Q, R, _ = sl.qr((E @ Q) * np.exp(np.maximum(logd - top, -700.0))[None, :], pivoting=True)
+                logd = np.clip(np.log(np.maximum(np.abs(np.diag(R)), 1e-300)) + top, -LOG_CAP, LOG_CAP)
+    return logd
+
+
 def measure_set_dimension(net, W_star, x, kind="unstable", *, order=None, eps=None, rho=None, max_s=1e7):
     """Local dimension of the unstable or stable set along the ray x, measured from the flow.
 
-    See the module docstring (variational equation along the orbit of ``W* + eps x``).
+    The orbit of ``W* + eps x`` (unstable: the flow; stable: the reversed flow) is followed
+    out to distance ``rho`` (endpoint ``p``); the variational equation carries every tangent
+    vector at ``p`` back to the point of the orbit at distance ``r = 2 eps``. Vectors tangent
+    to the set shrink at least like ``r / rho`` (angular directions of the cone) or faster
+    (radial, hyperbolic); transverse ones (the other set, the critical set's tangent,
+    transverse angular directions) do not. The measured dimension is the number of
+    singular values of ``M rho / r`` at most ``(rho / r)^(1/4)``: in ``log10`` units, the
+    values at most a quarter of ``log10(rho / r)``. The gap: on every network tested the
+    values fall below 0.1 or above 0.9 of ``log10(rho / r)``; ``gap`` in the result says
+    whether this one does.
 
     Parameters
     ----------
@@ -322,17 +563,20 @@ def measure_set_dimension(net, W_star, x, kind="unstable", *, order=None, eps=No
         A ray of the set (a characteristic direction or a Hessian eigenvector).
     kind : {"unstable", "stable"}
     order : int, optional
-        Order m of the ray (the loss changes like ``alpha^m``); default h for
-        characteristic rays... the caller says; 2 for Hessian eigenvectors.
+        Order m of the ray (the loss changes like ``alpha^m``): h for characteristic rays
+        of ``<Sigma, P>`` (the default), 2h for rays of ``1/2 |P|^2``, 2 for Hessian
+        eigenvectors.
     eps, rho : float, optional
         Start and end distances; defaults ``3e-4 rho`` and ``0.1 max(1, sigma_1^(1/h))``.
+    max_s : float, default=1e7
+        Longest rescaled time of the orbit.
 
     Returns
     -------
-    (int, ndarray)
-        The measured dimension (-1 if the orbit did not reach ``rho`` or did not come back)
-        and the sorted ``log10`` stretch factors of ``M rho / r`` (QR / Benettin estimates
-        of the log singular values).
+    (int, ndarray, bool)
+        The measured dimension (-1 if the orbit did not reach ``rho``), the sorted
+        ``log10`` singular values of ``M rho / r`` (relative to ``log10(rho / r)`` in the
+        gap test) and whether the gap is clean.
     """
     if kind not in ("unstable", "stable"):
         raise LandscapeValueError(f"kind must be 'unstable' or 'stable'; got {kind!r}.")
@@ -344,16 +588,15 @@ def measure_set_dimension(net, W_star, x, kind="unstable", *, order=None, eps=No
     eps = 3e-4 * rho if eps is None else float(eps)
     sign = 1.0 if kind == "unstable" else -1.0
     x = np.asarray(x, dtype=float) / np.linalg.norm(x)
-    method = "DOP853"
-    orb = _orbit(net, c, x, eps, rho, sign, m, max_s, method)
+    orb = _orbit(net, c, x, eps, rho, sign, m, max_s)
     if orb is None:
-        return -1, np.zeros(0)
-    logs, ok = _variational(net, c, orb[0], orb[1], orb[2], sign, m, method)
-    if not ok:
-        return -1, np.zeros(0)
-    ratio = rho / (2 * eps)
-    sv = np.sort(logs + np.log(ratio)) / np.log(10.0)  # log10 of the stretch relative to r
-    return int(np.sum(sv <= 0.25 * np.log10(ratio))), sv
+        return -1, np.zeros(0), False
+    logs = _transport(net, c, orb[0], orb[1], orb[2], sign, m, extend=m == 2)
+    L = np.log10(rho / (2 * eps))
+    sv = np.sort(logs / np.log(10.0) + L)  # log10 of the stretch relative to r
+    rel = sv / L
+    gap = not np.any((rel > 0.1) & (rel < 0.9))
+    return int(np.sum(sv <= 0.25 * L)), sv, bool(gap)
 
 
 # ----------------------------------------------------------------------------- critical set
@@ -482,6 +725,9 @@ def manifold_dimensions(net, W_star, *, measure="auto", tol=1e-8, n_critical_sam
     morse_bott = zero == orbit or (orbit < 0 and h <= 2)
     details = {}
     small = n <= MEASURE_LIMIT
+    balanced = h >= 3 and _is_balanced(net, layers, tol)
+    S = tuple(q.S or ())
+    undecided = None
     if morse_bott:
         u, s, crit, source = neg, pos, zero, "hessian"
         sources = {"unstable": "hessian", "stable": "hessian", "critical": "hessian"}
@@ -489,7 +735,8 @@ def manifold_dimensions(net, W_star, *, measure="auto", tol=1e-8, n_critical_sam
         u, s, crit, source = neg, pos, max(orbit, -1), "bounds"
         sources = {"unstable": "bounds", "stable": "bounds", "critical": "bounds"}
     else:
-        crit, nulls = critical_dimension_measured(net, layers, n_samples=n_critical_samples, tol=tol, rng=rng)
+        with _small_blas():
+            crit, nulls = critical_dimension_measured(net, layers, n_samples=n_critical_samples, tol=tol, rng=rng)
         crit = max(crit, orbit)
         details["critical_samples"] = nulls
         sources = {"critical": "measured"}
@@ -498,31 +745,43 @@ def manifold_dimensions(net, W_star, *, measure="auto", tol=1e-8, n_critical_sam
             morse_bott = True
             u, s, source = neg, pos, "hessian"
             sources.update(unstable="hessian", stable="hessian")
-        elif h >= 3 and not any(np.any(w) for w in layers):
-            pieces = {"unstable": {}, "stable": {}}
-            for T in _mode_subsets(net, (), MAX_RAYS):
-                for kind in ("unstable", "stable"):
-                    x = characteristic_direction(net, layers, T, negative=kind == "stable")
-                    if x is not None:
-                        pieces[kind][T] = _blow_up_piece(net, x, kind, tol)[0]
-            details["blow_up_pieces"] = pieces
-            if all(v is not None for p in pieces.values() for v in p.values()) and pieces["unstable"]:
-                u = max(pieces["unstable"].values())
-                s = max(pieces["stable"].values())
+        elif balanced:
+            with _small_blas():
+                red = _reduced_blow_up(net, S, tol)
+            details["reduced"] = red
+            details["blow_up_pieces"] = red["pieces"]
+            if red["status"] == "trivial":  # no reduced block: every null direction is tangent to the critical set
+                morse_bott = True
+                u, s, source = neg, pos, "hessian"
+                sources.update(unstable="hessian", stable="hessian")
+            elif red["status"] == "decided":
+                u, s = neg + red["unstable"], pos + red["stable"]
                 sources.update(unstable="blow_up", stable="blow_up")
                 source = "blow_up"
+            elif red["status"] == "kernel":  # unstable decided; stable: lower bound from the pieces
+                u, s = neg + red["unstable"], pos + max(red["pieces"]["stable"].values(), default=0)
+                sources.update(unstable="blow_up", stable="bounds")
+                source = "bounds"
+                undecided = "kernel"
+            else:
+                undecided = red["status"]
+        else:
+            undecided = "unbalanced"
         if u is None:  # lower bounds: the Hessian counts, plus one where a characteristic ray escapes
             source = "bounds"
             sources.update(unstable="bounds", stable="bounds")
-            rays = [T for T in _mode_subsets(net, q.S, 1)]
+            rays = [T for T in _mode_subsets(net, S, 1)]
             u = neg + int(bool(rays) and characteristic_direction(net, layers, rays[0]) is not None)
             s = pos + int(bool(rays) and characteristic_direction(net, layers, rays[0], negative=True) is not None)
+    if undecided:
+        details["open"] = undecided
     mu = ms = -1
     if measure is True:
         if not small:
             raise LandscapeValueError(f"measure=True needs at most MEASURE_LIMIT = {MEASURE_LIMIT} parameters; "
                                       f"got {n}. Use measure='auto' or False.")
-        mu, ms, rays = _measure(net, layers, q.S, neg, pos, max_rays)
+        with _small_blas():
+            mu, ms, rays = _measure(net, layers, S, neg, pos, max_rays, balanced, q.loss, tol, details.get("blow_up_pieces"))
         details["measured_rays"] = rays
     centre = zero - crit if crit >= 0 else -1
     return ManifoldDimensions(unstable=int(u), stable=int(s), critical=int(crit), centre=int(centre), n_params=n,
@@ -531,38 +790,87 @@ def manifold_dimensions(net, W_star, *, measure="auto", tol=1e-8, n_critical_sam
                               details=details)
 
 
-def _measure(net, layers, S, neg, pos, max_rays):
-    """Measured (unstable, stable) dimensions: the largest over characteristic rays and eigenvectors.
+def _is_balanced(net, layers, tol):
+    """All ``C_i = W_{i+1}^T W_{i+1} - W_i W_i^T`` vanish (relative to the scale of W and Sigma).
 
-    Characteristic rays are measured where the Hessian is 0 (elsewhere at h >= 3 the slow
-    degenerate escape meets fast hyperbolic directions: too stiff for this measurement,
-    -1 is returned for those sets); Hessian eigenvectors (order 2) at every point.
+    A balanced critical point is, up to orthogonal gauges (and the symmetries of Sigma), the
+    representative ``A*_S`` (spec 2.5: ``W_i = U_i D^(1/h) U_{i-1}^T``).
+    """
+    scale = max(1.0, float(net.sigma.max(initial=0.0)) ** (2.0 / net.depth),
+                max(float(np.abs(w).max(initial=0.0)) ** 2 for w in layers))
+    return all(np.abs(layers[i + 1].T @ layers[i + 1] - layers[i] @ layers[i].T).max(initial=0.0) <= 1e3 * tol * scale
+               for i in range(len(layers) - 1))
+
+
+def _reduced_blow_up(net, S, tol):
+    """Decide the degenerate directions at the balanced point of S through the reduced network's origin.
+
+    Returns the dict of :func:`origin_blow_up` for ``reduced_network(net, S)`` with the
+    modes T renumbered as in ``net`` and ``widths``/``sigma`` of the reduced network;
+    status ``"trivial"`` (dimensions 0) when a reduced width is 0 (the learnt modes fill a
+    bottleneck: every perturbation of the unused units keeps the reduced product 0 and is
+    critical).
+    """
+    from ..core import LinearNetwork
+
+    widths, sigma = reduced_network(net, S)
+    unl = [k + 1 for k in range(net.sigma.size) if (k + 1) not in S]
+    base = {"widths": widths, "sigma": sigma.tolist()}
+    if min(widths) == 0:
+        return {**base, "unstable": 0, "stable": 0, "pieces": {"unstable": {}, "stable": {}}, "status": "trivial"}
+    res = origin_blow_up(LinearNetwork(widths, sigma), tol)
+    pieces = {kind: {tuple(unl[t - 1] for t in T): d for T, d in p.items()} for kind, p in res["pieces"].items()}
+    return {**base, **res, "pieces": pieces}
+
+
+def _measure(net, layers, S, neg, pos, max_rays, balanced, loss, tol, pieces=None):
+    """Measured (unstable, stable) dimensions: the largest over the rays measured, and the report.
+
+    Rays: the extreme Hessian eigenvectors (order 2) and, at h >= 3, the characteristic
+    rays of the unlearnt modes through unused units (order h, or 2h for modes with sigma
+    = 0). At a balanced degenerate point the rays are measured at the representative
+    ``A*_S`` (the flow is equivariant under orthogonal gauges, so the dimensions agree;
+    there the subspace of the reduced network is exactly invariant in floating point too).
+    A set with no ray is measured as 0 only at a global minimum for the unstable set (no
+    point below ``L*`` exists); else -1.
     """
     h = net.depth
+    if h >= 3 and balanced and any(np.any(w) for w in layers):
+        from ..critical import representative
+
+        layers = representative(net, S)
     rays = {"unstable": [], "stable": []}
-    zero_hessian = not np.any(net.hessian(layers))
-    if h >= 3 and not zero_hessian:
-        return -1, -1, {}
     if h >= 3:
-        for T in _mode_subsets(net, S, max_rays):
-            for kind in ("unstable", "stable"):
+        subsets = _mode_subsets(net, S, MAX_RAYS)
+        for kind in ("unstable", "stable"):
+            # the ray of the largest derived piece first (a check of the theory), then the others
+            best = max((pieces or {}).get(kind, {}).items(), key=lambda kv: kv[1], default=(None, 0))[0]
+            order = ([best] if best in subsets else []) + [T for T in subsets if T != best]
+            for T in order[:max_rays]:
+                m = h if net.sigma[T[0] - 1] > 0 else 2 * h
+                if kind == "unstable" and m == 2 * h:
+                    continue  # 1/2 |P|^2 only pulls in
                 x = characteristic_direction(net, layers, T, negative=kind == "stable")
                 if x is not None:
-                    rays[kind].append((f"T={T}", x, h))
-    if neg or pos:
+                    rays[kind].append((f"T={T}", x, m))
+    if (neg and not rays["unstable"]) or (pos and not rays["stable"]):
+        # hyperbolic rays where no characteristic ray carries the hyperbolic directions along
         w, Q = np.linalg.eigh(net.hessian(layers))
-        if neg:
+        if neg and not rays["unstable"]:
             rays["unstable"].append(("hessian", Q[:, 0], 2))
-        if pos:
+        if pos and not rays["stable"]:
             rays["stable"].append(("hessian", Q[:, -1], 2))
     out = {}
     report = {}
+    L_star = 0.5 * float(np.sum(np.sort(net.sigma)[::-1][net.rank:] ** 2))
     for kind in ("unstable", "stable"):
-        best = neg if kind == "unstable" else pos
         report[kind] = []
+        best = -1
         for name, x, m in rays[kind]:
-            d, sv = measure_set_dimension(net, layers, x, kind, order=m)
-            report[kind].append((name, d, sv))
+            d, sv, gap = measure_set_dimension(net, layers, x, kind, order=m)
+            report[kind].append((name, d, sv, gap))
             best = max(best, d)
+        if not rays[kind] and kind == "unstable" and abs(loss - L_star) <= tol * max(1.0, L_star):
+            best = 0
         out[kind] = best
     return out["unstable"], out["stable"], report
