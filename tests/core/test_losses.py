@@ -277,3 +277,23 @@ def test_from_data_with_each_loss_and_repr():
         LogisticLoss(X, labels)  # three classes
     assert get_loss("logistic", X, (X[1] > 0).astype(float)).name == "logistic"
     assert get_loss(lg.objective) is lg.objective
+
+
+def test_network_from_a_sigma_loss_matches_the_sigma_constructor():
+    """loss=SigmaLoss(M): a rectangular-diagonal M is read as singular values (no rotation); another
+    M is reduced by its SVD like LinearNetwork(widths, M), and the loss at data-coordinate weights agrees."""
+    rng = np.random.default_rng(4)
+    D = np.zeros((3, 4))
+    D[0, 0], D[1, 1] = 2.0, 0.5
+    a, b = ls.LinearNetwork([4, 5, 3], loss=SigmaLoss(D)), ls.LinearNetwork([4, 5, 3], [2.0, 0.5])
+    assert np.array_equal(a.Sigma, b.Sigma) and np.array_equal(a.U, np.eye(3)) and a.loss_name == "squared"
+    M = rng.normal(size=(3, 4))
+    c, d = ls.LinearNetwork([4, 5, 3], loss=SigmaLoss(M)), ls.LinearNetwork([4, 5, 3], M)
+    np.testing.assert_allclose(c.sigma, d.sigma, rtol=1e-12)
+    W = ls.init.gaussian(c, 0.7, rng=1)
+    Wd = c.to_data_coordinates(W)
+    assert c.loss(W) == pytest.approx(float(SigmaLoss(M).value(Wd[1] @ Wd[0])), rel=1e-12)
+    with pytest.raises(ls.errors.SigmaError, match="not both"):
+        ls.LinearNetwork([4, 5, 3], [1.0], loss=SigmaLoss(D))
+    with pytest.raises(ls.errors.SigmaError, match="omitted"):
+        ls.LinearNetwork([4, 5, 1], [1.0], loss=LogisticLoss(np.ones((4, 2)), [1, -1]))
