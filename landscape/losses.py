@@ -288,11 +288,14 @@ class LogisticLoss(Loss):
             y = 2.0 * y - 1.0
         elif not vals <= {-1.0, 1.0}:
             raise LossError(f"y must hold labels in {{-1, +1}} (or {{0, 1}}); got the values {describe(sorted(vals))}.")
-        self.X = X
+        # contiguous copies: a column-major X (what ``X_rows.T`` gives) made every product ~7x slower
+        self.X = np.ascontiguousarray(X)
+        self._Xt = np.ascontiguousarray(X.T)
         self.y = y.astype(np.float64)
         self.m = X.shape[1]
         self.shape = (1, X.shape[0])
-        self._Xy = X * self.y  # columns y_i x_i
+        self._Xy = np.ascontiguousarray(X * self.y)  # columns y_i x_i
+        self._Xyt = np.ascontiguousarray(self._Xy.T)
 
     def margins(self, P):
         """``z_i = y_i P x_i``, shape ``(..., m)``."""
@@ -308,14 +311,14 @@ class LogisticLoss(Loss):
     def value_and_gradient(self, P):
         z = self.margins(P)
         c = -_sigmoid(-z) / self.m  # (..., m)
-        return np.mean(np.logaddexp(0.0, -z), axis=-1), (c @ self._Xy.T)[..., None, :]
+        return np.mean(np.logaddexp(0.0, -z), axis=-1), (c @ self._Xyt)[..., None, :]
 
     def hvp(self, P, dP):
         z = self.margins(P)
         w = _sigmoid(z) * _sigmoid(-z) / self.m  # (..., m)
         dP = np.asarray(dP, dtype=np.float64)
         dz = (dP @ self.X)[..., 0, :]  # (..., m)
-        return ((w * dz) @ self.X.T)[..., None, :]
+        return ((w * dz) @ self._Xt)[..., None, :]
 
     def __repr__(self):
         return f"LogisticLoss(d_0={self.shape[1]}, m={self.m})"
@@ -372,7 +375,8 @@ class CrossEntropyLoss(Loss):
             raise LossError(f"Y must be labels (m,) or probabilities (d_h, m); got shape {Y.shape}.")
         if Q.shape[0] < 2:
             raise LossError(f"cross-entropy needs at least 2 classes (d_h >= 2); got {Q.shape[0]}.")
-        self.X = X
+        self.X = np.ascontiguousarray(X)  # see LogisticLoss: a column-major X slowed every product
+        self._Xt = np.ascontiguousarray(X.T)
         self.Q = Q
         self.m = m
         self.shape = (Q.shape[0], X.shape[0])
@@ -391,18 +395,18 @@ class CrossEntropyLoss(Loss):
 
     def gradient(self, P):
         _, S, _ = self._softmax(P)
-        return S @ self.X.T / self.m - self._QXt
+        return S @ self._Xt / self.m - self._QXt
 
     def value_and_gradient(self, P):
         Z, S, lse = self._softmax(P)
         return (np.mean(lse, axis=-1) - np.einsum("...km,km->...", Z, self.Q) / self.m,
-                S @ self.X.T / self.m - self._QXt)
+                S @ self._Xt / self.m - self._QXt)
 
     def hvp(self, P, dP):
         _, S, _ = self._softmax(P)
         dZ = np.asarray(dP, dtype=np.float64) @ self.X
         SdZ = S * dZ
-        return (SdZ - S * SdZ.sum(axis=-2, keepdims=True)) @ self.X.T / self.m
+        return (SdZ - S * SdZ.sum(axis=-2, keepdims=True)) @ self._Xt / self.m
 
     def __repr__(self):
         return f"CrossEntropyLoss(d_0={self.shape[1]}, n_classes={self.shape[0]}, m={self.m})"
