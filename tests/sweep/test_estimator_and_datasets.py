@@ -10,17 +10,20 @@ from landscape import datasets
 from landscape.estimator import DeepLinearRegressor
 
 
-def _array_api_input_check_in_a_subprocess():
+def _array_api_input_check_in_a_subprocess(name="DeepLinearRegressor",
+                                            construct="DeepLinearRegressor(hidden_widths=(8,), random_state=0)"):
     """scikit-learn skips ``check_array_api_input`` unless ``SCIPY_ARRAY_API=1`` is set before
     scipy is imported: run it for real in a fresh interpreter with the variable set."""
     import os
     import subprocess
     import sys
 
-    code = ("from sklearn.utils.estimator_checks import check_array_api_input\n"
-            "from landscape.estimator import DeepLinearRegressor\n"
-            "check_array_api_input('DeepLinearRegressor', DeepLinearRegressor(hidden_widths=(8,), random_state=0),"
-            " array_namespace='numpy')\n"
+    code = ("import warnings\n"
+            "from sklearn.exceptions import ConvergenceWarning\n"
+            "warnings.simplefilter('ignore', ConvergenceWarning)\n"
+            "from sklearn.utils.estimator_checks import check_array_api_input\n"
+            f"from landscape.estimator import {name}\n"
+            f"check_array_api_input({name!r}, {construct}, array_namespace='numpy')\n"
             "print('array api check passed')\n")
     env = dict(os.environ, SCIPY_ARRAY_API="1")
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
