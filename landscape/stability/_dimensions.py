@@ -30,34 +30,81 @@ How the degenerate cases are decided
   hyperbolic-or-normally-hyperbolic equilibrium with radial rate ``h f(x)`` and angular
   rates the eigenvalues ``mu`` of the Riemannian Hessian ``P (grad^2 f(x) - h f(x)) P``
   (``P = I - x x^T``). Rays with ``f > 0`` feed the unstable set, with dimension
-  ``1 + #{mu > 0} + #{mu = 0}`` (the null directions must be the orthogonal-gauge orbit
-  of the ray: checked); rays with ``f < 0`` feed the stable set with
-  ``1 + #{mu < 0} + #{mu = 0}``. The set's local dimension is the largest piece.
-* Any other degenerate point (source ``"bounds"``): lower bounds (Hessian counts plus
-  one per escaping characteristic ray). The flow measurement below is too stiff there
-  (slow algebraic escape next to fast hyperbolic directions) and is not run; open.
-* The critical set's local dimension at a degenerate point is always measured: points
-  of the critical set at distance ``eps`` from ``W*`` are found by Levenberg-Marquardt on
-  ``grad L = 0`` restricted to the sphere ``|W - W*| = eps`` (starts: random null
-  directions of the Hessian), and the dimension is the largest Hessian nullity among
-  them. The nullity bounds the local dimension from above and equals it where the
-  critical set is Morse-Bott at generic points (the origins tested: scalar, (3,3,3,3));
-  at h >= 3 saddles with escaping null directions at nearby critical points too (e.g.
-  representatives with unused units) it is only an upper bound: open.
+  ``1 + #{mu > 0} + #{mu = 0}`` (the null directions must be the orbit of the ray under
+  the orthogonal symmetries of the flow, hidden ``O(d_i)`` and the pairs ``(U, V)`` with
+  ``U Sigma V^T = Sigma``: checked); rays with ``f < 0`` feed the stable set with
+  ``1 + #{mu < 0} + #{mu = 0}``. The set's local dimension is the largest piece. Where
+  Sigma = 0 the leading part is ``F = -1/2 |P|^2`` (degree 2h): every ray pulls in.
+* Balanced saddles other than the origin (source ``"blow_up"``). A balanced critical point
+  is, up to orthogonal gauges, the representative ``A*_S``. There split every layer into
+  the learnt units (one thread per learnt mode) and the rest, and the ends into the learnt
+  modes and the rest. Perturbations fall into three blocks that the Hessian does not
+  couple (a sign flip of all unlearnt units and directions is a symmetry fixing ``A*_S``;
+  learnt and reduced blocks meet in no product):
+
+  - learnt block: a network of widths ``|S|`` at its global minimum (Morse-Bott:
+    ``|S|^2`` positive, ``(h-1)|S|^2`` gauge null directions);
+  - cross terms: gauge directions (null, tangent to the critical set) except ``B_1``
+    (learnt units reading unlearnt inputs) and ``C_h`` (unlearnt outputs written by learnt
+    units), with eigenvalues ``sigma_m^(1-2/h) (sigma_m +- tau)`` for ``m`` in S and each
+    singular value ``tau`` of ``Sigma_R``, and ``sigma_m^(2-2/h)`` on the ``|d_0 - d_h|``
+    unmatched ones: hyperbolic, except ``tau = sigma_m`` (a tie: the exchange rotation
+    stays critical);
+  - the reduced block: the network of widths ``d_i - |S|`` with ``Sigma_R`` (Sigma without
+    the rows and columns of S) at its origin (:func:`reduced_network`). It is exactly
+    invariant, with the reduced flow on it.
+
+  So ``unstable = n_negative + u_R``, ``stable = n_positive + s_R``, ``critical = n_zero -
+  n_params(reduced) + critical_R`` and ``centre = centre_R``, with ``u_R, s_R`` from the
+  reduced origin's blow-up and ``critical_R`` sampled there. The Hessian counts of the
+  split are tested against dense ``eigh``; the dimensions against the flow measurement
+  below (random networks, h = 3, 4, d_0 != d_h, repeated values). Where a reduced width is
+  0 (the learnt modes fill a bottleneck) every null direction is tangent to the critical
+  set: Morse-Bott, source ``"hessian"``.
+* Open cases (source ``"bounds"``, the reason in ``details["open"]``): ``"kernel"``,
+  ``Sigma_R`` has positive values and a kernel pair (a path reading ``ker Sigma_R`` and
+  writing ``ker Sigma_R^T``, e.g. sigma given with zeros): ``grad f`` vanishes on such
+  paths while ``-grad 1/2 |P|^2`` pulls them in, so the stable set may be larger than the
+  pieces (lower bound); the unstable set is decided. ``"zero_reduced"``: S holds every
+  positive mode (a global minimum with unused room): the reduced field ``-grad 1/2
+  |P_R|^2`` has degree 2h - 1, slower than its couplings with the cross directions, and the
+  flow measures more stable directions than ``n_positive + s_R`` ((3,3,3,2), sigma
+  (1.8, 0), S = {1}: 10 vs 8); ``u = 0`` (nothing lies below a minimum), stable: lower
+  bound, or the measured value when larger (sources ``"measured"``). ``"unbalanced"``
+  (GL-gauged points, dead-path strata: the flow is not equivariant under GL) and
+  ``"not_morse_bott"`` (a ray whose null angular directions exceed its symmetry orbit):
+  lower bounds (Hessian counts plus one per escaping characteristic ray).
+* The critical set's local dimension at a degenerate point is measured: points of the
+  critical set at distance ``eps`` from ``W*`` (of the reduced network's origin at
+  balanced saddles) are found by Levenberg-Marquardt on ``grad L = 0`` restricted to the
+  sphere ``|W - W*| = eps`` (starts: random null directions of the Hessian), and the
+  dimension is the largest Hessian nullity among them. The nullity bounds the local
+  dimension from above and equals it where the critical set is Morse-Bott at generic
+  points (the origins tested: scalar, (3,3,3,3)); sampled at the full non-origin
+  saddle instead it over-counts ((2,2,2,2), S = {1}: nullity 9 at some samples, 7 by the
+  split), which is why the split is used there.
 
 The measurement (``measure=True``)
 ----------------------------------
 For a ray ``x`` of the set (unstable: the flow; stable: the reversed flow) take the orbit
-from ``W* + eps x`` out to distance ``rho``, endpoint ``p``. Follow it back from ``p`` to
-distance ``2 eps`` with the variational equation ``dM/dt = -/+ H(theta(t)) M``
-(``M(0) = I``; re-orthonormalised by QR when it grows, the log stretch factors summed).
-Vectors tangent to the set at ``p`` are carried to tangent vectors at a
-point ``r`` from ``W*`` and shrink at least like ``r`` (angular) or faster (radial,
-hyperbolic); transverse vectors (the other set, the critical set's tangent, transverse
-angular directions) do not. The measured dimension is the number of singular values of
-``M * rho / r`` at most ``(rho / r)^(1/4)`` (the spectrum shows a gap of several decades
-in every case tested). Time is rescaled by ``|theta - W*|^(m-2)`` (``m`` the order of
-the ray) so the integrator does not crawl near the degenerate point.
+from ``W* + eps x`` out to distance ``rho`` (Radau with the exact Jacobian, in the time
+``ds = r^(m-2) dt``, m the order of the ray), endpoint ``p``. Carry every tangent vector
+at ``p`` back to distance ``2 eps`` with the linearised flow: exponentials of the Hessian
+at step midpoints (steps of 5 % in r), exponents clipped at ``+-STEP_CLIP`` per step (the
+stiff hyperbolic directions are then only classified by their sign, an L-stable
+treatment), products kept as ``Q D T`` with column-pivoted QR (graded singular values
+stay accurate). At hyperbolic rays (order 2) the transport is continued at the near end
+with the flow linearised there for ``60 / min |lambda|`` (reaching W* takes infinite
+time; without this, directions slower than the ray would look transverse). Vectors
+tangent to the set shrink at least like ``r`` (angular) or faster (radial, hyperbolic);
+transverse vectors (the other set, the critical set's tangent, transverse angular
+directions) do not. The measured dimension is the number of singular values of ``M rho /
+r`` at most ``(rho / r)^(1/4)``. Gap criterion: the ray counts only if no ``log10``
+stretch lies between 0.1 and 0.9 of ``log10(rho / r)`` (default ``rho / r = 1667``:
+tangent values at most 0.2, transverse at least 3.0 on every network tested); a ray in
+the ambiguous band measures nothing (-1). The measured dimension of a set is the largest
+over the clean rays (the ray of the largest derived piece first). At a balanced point the
+rays are measured at ``A*_S``, where the reduced block is invariant in floating point too.
 """
 
 from __future__ import annotations
@@ -661,11 +708,17 @@ def manifold_dimensions(net, W_star, *, measure="auto", tol=1e-8, n_critical_sam
       summing to ``n_params``; ``source = "hessian"``.
     * The origin at h >= 3 (Hessian 0): the directional blow-up of the leading
       homogeneous field ``grad <Sigma, P>``; ``source = "blow_up"``.
-    * Other degenerate points (h >= 3 saddles other than the origin): lower bounds,
-      ``source = "bounds"``: ``n_negative`` (``n_positive``) plus one where a
-      characteristic ray through unused units escapes (enters); the critical dimension is
-      measured there (networks of at most :data:`CRITICAL_LIMIT` parameters; above, the
-      orbit dimension, a lower bound).
+    * Balanced h >= 3 saddles other than the origin (``A*_S`` up to orthogonal gauges):
+      the Hessian counts plus the reduced network's origin (widths ``d_i - |S|``, Sigma
+      without the modes S): ``unstable = n_negative + u_R``, ``stable = n_positive + s_R``,
+      ``centre = centre_R``; ``source = "blow_up"`` (``"hessian"`` when a reduced width is 0).
+    * Open (``source = "bounds"``, reason in ``details["open"]``): Sigma_R with positive
+      values and a kernel pair, or Sigma_R = 0 with S non-empty (unstable decided, stable a
+      lower bound, or the measured value where larger: ``sources["stable"] ==
+      "measured"``); unbalanced points (GL gauges, dead paths): ``n_negative``
+      (``n_positive``) plus one where a characteristic ray through unused units escapes
+      (enters). The critical dimension is measured (networks of at most
+      :data:`CRITICAL_LIMIT` parameters; above, the orbit dimension, a lower bound).
 
     Always ``n_negative + n_positive + critical + centre = n_params`` with ``centre =
     n_zero - critical`` (the degenerate normal directions). Every point of either set has
@@ -678,16 +731,19 @@ def manifold_dimensions(net, W_star, *, measure="auto", tol=1e-8, n_critical_sam
         A critical point (refused with its gradient norm otherwise).
     measure : bool or "auto", default="auto"
         ``True``: also measure the unstable and stable dimensions from the flow
-        (variational equation along rays, dense Hessians, at most :data:`MEASURE_LIMIT`
-        parameters): at Morse-Bott points along the extreme eigenvectors, at the origin
-        along every characteristic ray (a check of the theory); ``measured_unstable`` /
-        ``measured_stable`` are -1 elsewhere. ``"auto"`` and ``False``: no measurement.
+        (linearised flow carried along rays, dense Hessians, at most :data:`MEASURE_LIMIT`
+        parameters): at h >= 3 along the characteristic rays of the unlearnt modes through
+        unused units (at a balanced point: at ``A*_S``), else along the extreme Hessian
+        eigenvectors; ``measured_unstable`` / ``measured_stable`` are the largest over the
+        rays with a clean gap, -1 where no ray is clean or there is none (0 for the
+        unstable set of a global minimum). ``"auto"`` and ``False``: no measurement.
     tol : float in (0, 1), default=1e-8
         Relative band of zero Hessian eigenvalues.
     n_critical_samples : int, default=6
         Critical points sampled near a degenerate ``W*``.
     max_rays : int, default=8
-        Characteristic rays (subsets of unlearnt modes) measured per set.
+        Characteristic rays (subsets of unlearnt modes) measured per set, the ray of the
+        largest derived piece first.
     rng : None, int or numpy.random.Generator
 
     Returns
@@ -708,6 +764,10 @@ def manifold_dimensions(net, W_star, *, measure="auto", tol=1e-8, n_critical_sam
     >>> d = ls.manifold_dimensions(net, ls.representative(net, []))
     >>> d.unstable, d.stable, d.critical, d.centre, d.source
     (1, 1, 1, 2, 'blow_up')
+    >>> net = ls.LinearNetwork([2, 2, 2, 2], [2.0, 1.0])  # S = {1}: reduced block = the scalar origin
+    >>> d = ls.manifold_dimensions(net, ls.representative(net, [1]))
+    >>> d.n_negative, d.n_positive, d.unstable, d.stable, d.critical, d.centre, d.source
+    (0, 3, 1, 4, 7, 2, 'blow_up')
     """
     require_quadratic(net, "manifold_dimensions", "its dimension counts use the critical sets and arcs of the quadratic loss (spec 4.3, 5)")
     tol = check_positive_float(tol, name="tol", upper=1.0)
@@ -747,8 +807,11 @@ def manifold_dimensions(net, W_star, *, measure="auto", tol=1e-8, n_critical_sam
             sources.update(unstable="hessian", stable="hessian")
         elif balanced:
             with _small_blas():
-                red = _reduced_blow_up(net, S, tol)
+                red = _reduced_blow_up(net, S, tol, n_critical_samples, rng)
             details["reduced"] = red
+            if red["status"] != "trivial" and red["critical"] >= 0 and S:
+                # critical set = (null directions outside the reduced block) x (reduced critical set at 0)
+                crit = zero - red["n_params"] + red["critical"]
             details["blow_up_pieces"] = red["pieces"]
             if red["status"] == "trivial":  # no reduced block: every null direction is tangent to the critical set
                 morse_bott = True
@@ -758,11 +821,11 @@ def manifold_dimensions(net, W_star, *, measure="auto", tol=1e-8, n_critical_sam
                 u, s = neg + red["unstable"], pos + red["stable"]
                 sources.update(unstable="blow_up", stable="blow_up")
                 source = "blow_up"
-            elif red["status"] == "kernel":  # unstable decided; stable: lower bound from the pieces
+            elif red["status"] in ("kernel", "zero_reduced"):  # unstable decided; stable: lower bound
                 u, s = neg + red["unstable"], pos + max(red["pieces"]["stable"].values(), default=0)
                 sources.update(unstable="blow_up", stable="bounds")
                 source = "bounds"
-                undecided = "kernel"
+                undecided = red["status"]
             else:
                 undecided = red["status"]
         else:
@@ -783,6 +846,12 @@ def manifold_dimensions(net, W_star, *, measure="auto", tol=1e-8, n_critical_sam
         with _small_blas():
             mu, ms, rays = _measure(net, layers, S, neg, pos, max_rays, balanced, q.loss, tol, details.get("blow_up_pieces"))
         details["measured_rays"] = rays
+        if undecided and sources.get("stable") == "bounds" and ms > s:
+            s = ms  # theory open: the measured dimension (along the rays tried), said so
+            sources["stable"] = "measured"
+        if undecided and sources.get("unstable") == "bounds" and mu > u:
+            u = mu
+            sources["unstable"] = "measured"
     centre = zero - crit if crit >= 0 else -1
     return ManifoldDimensions(unstable=int(u), stable=int(s), critical=int(crit), centre=int(centre), n_params=n,
                               n_negative=neg, n_zero=zero, n_positive=pos, orbit=orbit, morse_bott=bool(morse_bott),
@@ -802,7 +871,7 @@ def _is_balanced(net, layers, tol):
                for i in range(len(layers) - 1))
 
 
-def _reduced_blow_up(net, S, tol):
+def _reduced_blow_up(net, S, tol, n_critical_samples=6, rng=0):
     """Decide the degenerate directions at the balanced point of S through the reduced network's origin.
 
     Returns the dict of :func:`origin_blow_up` for ``reduced_network(net, S)`` with the
@@ -815,10 +884,24 @@ def _reduced_blow_up(net, S, tol):
 
     widths, sigma = reduced_network(net, S)
     unl = [k + 1 for k in range(net.sigma.size) if (k + 1) not in S]
-    base = {"widths": widths, "sigma": sigma.tolist()}
+    n_red = sum(a * b for a, b in zip(widths[:-1], widths[1:]))
+    base = {"widths": widths, "sigma": sigma.tolist(), "n_params": n_red}
     if min(widths) == 0:
-        return {**base, "unstable": 0, "stable": 0, "pieces": {"unstable": {}, "stable": {}}, "status": "trivial"}
-    res = origin_blow_up(LinearNetwork(widths, sigma), tol)
+        return {**base, "unstable": 0, "stable": 0, "critical": n_red, "pieces": {"unstable": {}, "stable": {}},
+                "status": "trivial"}
+    red = LinearNetwork(widths, sigma)
+    res = origin_blow_up(red, tol)
+    if S and not np.any(sigma > 0):
+        # every positive mode is learnt (a global minimum: nothing lies below, u_R = 0). The
+        # reduced field is then -grad 1/2 |P_R|^2, of degree 2h - 1, slower than the couplings
+        # with the cross directions, and the flow measures more stable directions than
+        # n_+ + s_R (e.g. (3,3,3,2), sigma (1.8, 0), S = {1}: 10 vs 8): open, lower bound.
+        res["status"] = "zero_reduced"
+        res["unstable"], res["stable"] = 0, -1
+    res["critical"] = -1
+    if S:  # the reduced critical set at its origin (sampled as at any origin)
+        res["critical"] = critical_dimension_measured(red, [np.zeros(sh) for sh in red.shapes],
+                                                      n_samples=n_critical_samples, tol=tol, rng=rng)[0]
     pieces = {kind: {tuple(unl[t - 1] for t in T): d for T, d in p.items()} for kind, p in res["pieces"].items()}
     return {**base, **res, "pieces": pieces}
 
@@ -869,7 +952,8 @@ def _measure(net, layers, S, neg, pos, max_rays, balanced, loss, tol, pieces=Non
         for name, x, m in rays[kind]:
             d, sv, gap = measure_set_dimension(net, layers, x, kind, order=m)
             report[kind].append((name, d, sv, gap))
-            best = max(best, d)
+            if gap:  # a ray whose stretches fall in the ambiguous band measures nothing
+                best = max(best, d)
         if not rays[kind] and kind == "unstable" and abs(loss - L_star) <= tol * max(1.0, L_star):
             best = 0
         out[kind] = best
