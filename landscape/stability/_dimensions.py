@@ -467,69 +467,6 @@ def _orbit(net, c, x, eps, rho, sign, m, max_s):
     return sol, float(sol.t_events[1][0]), float(sol.t_events[0][0])
 
 
-def _orbit_explicit(net, c, x, eps, rho, sign, m, max_s, method):
-    """Explicit (DOP853) orbit for hyperbolic rays (order 2), from c + eps x out to |theta - c| = rho.
-
-    Integrated in the direction in which the set attracts (an unstable set is computed by
-    the forward flow, a stable one by the reversed flow), so rounding errors shrink.
-    Returns ``(dense solution, s at radius 2 eps, s at radius rho)`` or None.
-    """
-    from scipy.integrate import solve_ivp
-
-    def f(s, y):
-        r = np.linalg.norm(y - c)
-        return -sign * _grad(net, y) / max(r, 1e-300) ** (m - 2)
-
-    def out(s, y):
-        return np.linalg.norm(y - c) - rho
-
-    def near(s, y):
-        return np.linalg.norm(y - c) - 2 * eps
-
-    out.terminal = True
-    sol = solve_ivp(f, (0.0, max_s), c + eps * x, method=method, rtol=1e-11, atol=1e-14, events=(out, near),
-                    dense_output=True)
-    if sol.status != 1 or not sol.t_events[1].size:
-        return None
-    return sol.sol, float(sol.t_events[1][0]), float(sol.t_events[0][0])
-
-
-def _variational_explicit(net, c, orbit, s_near, s_far, sign, m, method):
-    """Variational matrix of the flow carried back along the orbit from s_far to s_near.
-
-    ``dM/ds = -sign H(theta(s)) M / r^(m-2)`` integrated with s decreasing. Hyperbolic
-    directions grow like ``exp(lambda t)``, so M is re-orthonormalised (QR) whenever its
-    entries pass 1e50 and the logs of the R diagonals are summed (Benettin). Returns the
-    log stretch factor of each direction.
-    """
-    from scipy.integrate import solve_ivp
-
-    n = c.size
-
-    def f(s, z):
-        y = orbit(s)
-        r = np.linalg.norm(y - c)
-        return (-sign / max(r, 1e-300) ** (m - 2)) * (_hessian(net, y) @ z.reshape(n, n)).ravel()
-
-    def big(s, z):
-        return 50.0 - np.log10(max(np.abs(z).max(), 1e-300))
-
-    big.terminal = True
-    Q = np.eye(n)
-    logs = np.zeros(n)
-    s0 = s_far
-    for _ in range(10000):
-        sol = solve_ivp(f, (s0, s_near), Q.ravel(), method=method, rtol=1e-10, atol=1e-13, events=big)
-        s0 = float(sol.t[-1])
-        Q, R = np.linalg.qr(sol.y[:, -1].reshape(n, n))
-        d = np.diag(R)
-        logs += np.log(np.maximum(np.abs(d), 1e-300))
-        Q = Q * np.where(d < 0, -1.0, 1.0)[None, :]
-        if sol.status != 1:
-            return logs, sol.status == 0
-    return logs, False
-
-
 #: largest exponent |lambda dt| applied per step (stiff hyperbolic directions are only classified by sign)
 STEP_CLIP = 12.0
 #: eigenvalues above this (relative) count as hyperbolic when a hyperbolic ray's transport is extended at W*
