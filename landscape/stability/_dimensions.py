@@ -510,7 +510,7 @@ def _transport(net, c, sol, s_near, s_far, sign, m, dlog=0.05, extend=False):
             Z = ((V * np.exp(e)) @ (V.T @ Q)) * np.exp(np.maximum(logd - top, -700.0))[None, :]
             Q, R, _ = sl.qr(Z, pivoting=True)
             logd = np.clip(np.log(np.maximum(np.abs(np.diag(R)), 1e-300)) + top, -LOG_CAP, LOG_CAP)
-    if extend:  # hyperbolic ray: the orbit needs infinite time from 2 eps to W*; continue with the flow linearised there
+    if extend:  # hyperbolic ray: infinite time from 2 eps to W*; continue with the flow linearised there
         lam, V = np.linalg.eigh(_hessian(net, sol.sol(s_near)))
         hyper = np.abs(lam) > EXTEND_BAND * max(1.0, float(np.abs(lam).max()))
         if np.any(hyper):
@@ -781,7 +781,8 @@ def manifold_dimensions(net, W_star, *, measure="auto", tol=1e-8, n_critical_sam
             raise LandscapeValueError(f"measure=True needs at most MEASURE_LIMIT = {MEASURE_LIMIT} parameters; "
                                       f"got {n}. Use measure='auto' or False.")
         with _small_blas():
-            mu, ms, rays = _measure(net, layers, S, neg, pos, max_rays, balanced, q.loss, tol, details.get("blow_up_pieces"))
+            mu, ms, rays = _measure(net, layers, S, neg, pos, max_rays, balanced, q.loss, tol,
+                                    details.get("blow_up_pieces"))
         details["measured_rays"] = rays
         if undecided and sources.get("stable") == "bounds" and ms > s:
             s = ms  # theory open: the measured dimension (along the rays tried), said so

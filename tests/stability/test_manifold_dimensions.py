@@ -208,7 +208,8 @@ def test_dimensions_add_up_at_every_critical_point(seed):
         else:  # open: Sigma_R has positive values and a kernel pair, or Sigma_R = 0 (all positive modes
             # learnt, S non-empty); the unstable set is still decided, the stable one bounded below
             assert d.details["open"] in ("kernel", "zero_reduced") and d.sources["unstable"] == "blow_up"
-            assert d.source == "bounds" and d.stable >= d.n_positive + max(red.details["blow_up_pieces"]["stable"].values(), default=0)
+            pieces = red.details["blow_up_pieces"]["stable"]
+            assert d.source == "bounds" and d.stable >= d.n_positive + max(pieces.values(), default=0)
             if d.details["open"] == "zero_reduced":
                 assert d.unstable == d.n_negative == 0  # a global minimum
             else:
