@@ -110,7 +110,8 @@ __all__ = [
 
 _LAZY = {"sweep": ("landscape.sweeps", "sweep"), "DeepLinearRegressor": ("landscape.estimator", "DeepLinearRegressor"),
          "DeepLinearClassifier": ("landscape.estimator", "DeepLinearClassifier"),
-         "datasets": ("landscape.datasets", None), "render": ("landscape.render", None)}
+         "datasets": ("landscape.datasets", None), "render": ("landscape.render", None),
+         "experiments": ("landscape.experiments", None)}
 
 
 def __getattr__(name):

@@ -6,6 +6,7 @@
 ``landscape classify [--widths W --sigma S | --file CRITICAL.nc] [--out FILE.nc]``
 ``landscape render FILE.nc [--out FILE.png] [--size medium]``
 ``landscape sweep --widths W --sigma S [--inits gaussian] [--scales ...] [--seeds 20] [--out sweep.nc]``
+``landscape lab NAME [--size small|default|large] [--out DIR] [--scheduler ADDRESS] [--directory TASKS]``
 ``landscape summary [--widths 3,3,3,3] [--sigma 3,2,1] [--init gaussian] [--scale 0.01] [--seed 0]``
 ``landscape --version``
 
@@ -67,6 +68,13 @@ def _entries(option, text, example):
             f"{option} takes comma-separated values with no empty entry, for example {example}; got {text!r}"
         )
     return entries
+
+
+def _study_name(text):
+    names = ("plateau_scaling", "sequential_threshold", "almost_every_start")
+    if text not in names:
+        raise argparse.ArgumentTypeError(f"NAME must be one of {', '.join(names)}; got {text!r}")
+    return text
 
 
 def _sweep_init_list(text):
@@ -284,6 +292,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="sweep.nc", help="netCDF file to write, .nc (default sweep.nc)")
     _overwrite_arg(p)
 
+    p = _command(sub, "lab", "run a named study of the open questions on dask and write its report",
+                 "Run a study of landscape.experiments on dask (a local cluster by default, or --scheduler ADDRESS): "
+                 "plateau_scaling (escape time from the origin vs initial scale, fitted slopes vs theory), "
+                 "sequential_threshold (sequential vs simultaneous learning, the transition scale), almost_every_start "
+                 "(fraction of random starts reaching a global minimum at h = 3, 4). Tasks are kept in --directory: "
+                 "rerunning resumes. With --out, writes NAME.nc, the pictures and index.html (measured vs predicted).",
+                 "Sizes: small (seconds), default (<= 5 minutes on 2 cores), large (>= 10^5 runs: for a cluster, e.g. "
+                 "--scheduler tcp://HOST:8786). " + _OUTPUT_RULE)
+    p.add_argument("name", metavar="NAME", type=_study_name,
+                   help="the study: plateau_scaling, sequential_threshold or almost_every_start")
+    p.add_argument("--size", choices=("small", "default", "large"), default="default",
+                   help="run count: small, default or large (>= 10^5 runs; default default)")
+    p.add_argument("--out", default=None, help="report folder: NAME.nc, pictures, index.html (default: print only)")
+    p.add_argument("--directory", default=None,
+                   help="task folder; rerun with the same one to resume (default NAME-tasks)")
+    p.add_argument("--scheduler", default=None, help="address of a dask scheduler, e.g. tcp://127.0.0.1:8786 "
+                                                     "(default: a local cluster)")
+    p.add_argument("--workers", type=_number("--workers", kind=int, minimum=1), default=None,
+                   help="workers of the local cluster, >= 1 (default: cores)")
+    p.add_argument("--connect-timeout", type=_number("--connect-timeout", minimum=0.0, strict=True), default=10.0,
+                   help="seconds to reach --scheduler (default 10)")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    _overwrite_arg(p)
+
     p = _command(sub, "summary", "print a network and the loss and gradient norm at an initialisation",
                  "Print the network's depth, parameter count and bottleneck, and the loss, gradient norm, balance "
                  "and end-to-end singular values at one initialisation. Writes nothing.")
@@ -463,6 +495,30 @@ def _sweep(args) -> int:
     return 0
 
 
+def _lab(args) -> int:
+    from ._validation import check_output_path
+    from .experiments import report, study
+    from .experiments._report import summary_rows
+
+    out = None
+    if args.out is not None:
+        out = check_output_path(args.out, name="--out", kind="folder", marker="index.html", overwrite=args.overwrite)
+    directory = check_output_path(args.directory or f"{args.name}-tasks", name="--directory", kind="folder",
+                                  marker="lab.json", overwrite=args.overwrite)
+    ds = study(args.name, size=args.size, directory=directory, scheduler=args.scheduler, n_workers=args.workers,
+               connect_timeout=args.connect_timeout, progress=not args.no_progress)
+    for caption, header, rows in summary_rows(ds):
+        print(caption)
+        print("  " + " | ".join(str(h) for h in header))
+        for row in rows:
+            print("  " + " | ".join(str(v) for v in row))
+    print(f"{int(ds.attrs['runs'])} runs, {int(ds.attrs['chunks_computed'])} tasks computed, "
+          f"{int(ds.attrs['chunks_reused'])} reused, {float(ds.attrs['wall_time']):.1f} s")
+    if out is not None:
+        print(f"open {report(ds, out)}")
+    return 0
+
+
 def _render(args) -> int:
     from pathlib import Path
 
@@ -509,7 +565,7 @@ def _summary(args) -> int:
 
 
 _COMMANDS = {"summary": _summary, "explore": _explore, "flow": _flow, "critical": _critical, "classify": _classify,
-             "render": _render, "sweep": _sweep}
+             "render": _render, "sweep": _sweep, "lab": _lab}
 
 
 def main(argv=None) -> int:

@@ -134,6 +134,15 @@ def _real_datasets(tmp_path):
                        t_end=10.0, n_points=30, processes=False, n_workers=1, progress=False,
                        directory=tmp_path / "sweep"),
     }
+    from landscape import experiments
+
+    made["plateau_scaling"] = experiments.plateau_scaling(depths=[2, 4], inits=["gaussian"], scales=[1e-4, 1e-3, 1e-2],
+                                                          seeds=2, processes=False, n_workers=1, progress=False)
+    made["sequential_threshold"] = experiments.sequential_threshold(depths=[3], spectra=[[3.0, 1.0]], scales=[0.01, 1.0],
+                                                                    seeds=2, n_points=100, processes=False, n_workers=1,
+                                                                    progress=False)
+    made["almost_every_start"] = experiments.almost_every_start(depths=[3, 4], inits=["balanced"], seeds=3, t_end=100.0,
+                                                                processes=False, n_workers=1, progress=False)
     model = ls.DeepLinearRegressor(hidden_widths=(3,), t_end=200.0).fit(*_linear_data())
     made["estimator_trajectory"] = model.trajectory_
     made["estimator_itinerary"] = model.itinerary_
@@ -163,6 +172,7 @@ def test_real_datasets_cover_every_kind(real):
                                   "inertia_dense_vectors", "inertia_lanczos", "inertia_krylov", "inertia_density",
                                   "eigenpairs", "eigenpairs_dense", "spectral_density", "classification_strict",
                                   "classification_minimum", "classification_not_critical", "submanifolds", "manifold_surface", "sweep",
+                                  "plateau_scaling", "sequential_threshold", "almost_every_start",
                                   "estimator_trajectory", "estimator_itinerary"])
 @pytest.mark.parametrize("loaded", [False, True], ids=["memory", "file"])
 def test_every_variable_coordinate_and_dimension_is_documented(real, page, name, loaded):

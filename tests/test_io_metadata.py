@@ -66,12 +66,17 @@ def _build(name):
         return ls.spectral_density(net, W0, n_probes=3, n_steps=6, n_grid=40)
     if name == "manifold_surface":
         return ls.manifold_surface(net, ls.representative(net, []), "unstable", max_distance=0.1, delta=0.05)
+    if name in ("plateau_scaling", "sequential_threshold", "almost_every_start"):
+        from landscape.io._docs import EXAMPLES
+
+        return EXAMPLES[name][0][2](net)
     raise AssertionError(name)
 
 
 CASES = ["trajectory", "trajectory_batched", "gradient_descent", "itinerary", "critical_points",
          "critical_points_classified", "critical_values", "fiber", "fiber_dimension", "inertia", "classification",
-         "submanifolds", "sweep", "inertia_density", "eigenpairs", "spectral_density", "manifold_surface"]
+         "submanifolds", "sweep", "inertia_density", "eigenpairs", "spectral_density", "manifold_surface",
+         "plateau_scaling", "sequential_threshold", "almost_every_start"]
 
 
 @pytest.fixture(scope="module")

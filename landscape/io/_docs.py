@@ -147,6 +147,27 @@ def _sweep(net):
     return sweep(net, scales=[0.1], seeds=2, t_end=5.0, n_points=20, processes=False, n_workers=1, progress=False)
 
 
+def _plateau_scaling(net):
+    from ..experiments import plateau_scaling
+
+    return plateau_scaling(depths=[2, 3], inits=["aligned", "balanced"], scales=[1e-3, 1e-2, 3e-2], seeds=2,
+                           processes=False, n_workers=1, progress=False)
+
+
+def _sequential_threshold(net):
+    from ..experiments import sequential_threshold
+
+    return sequential_threshold(depths=[2], spectra=[[2.0, 1.0]], scales=[1e-3, 0.1, 1.0], seeds=2, predict=False,
+                                n_points=100, processes=False, n_workers=1, progress=False)
+
+
+def _almost_every_start(net):
+    from ..experiments import almost_every_start
+
+    return almost_every_start(depths=[3], inits=["gaussian", "orthogonal"], seeds=4, sigma=[2.0, 1.0], t_end=200.0,
+                              processes=False, n_workers=1, progress=False)
+
+
 #: kind -> ((call, note, builder(net) -> Dataset), ...): how each kind is made; the first entry
 #: is the main producer, the others are variants that add or reshape variables
 EXAMPLES = {
@@ -170,6 +191,10 @@ EXAMPLES = {
     "eigenpairs": (("ls.extreme_eigenpairs(net, W, k)", "", _eigenpairs),),
     "spectral_density": (("ls.spectral_density(net, W)", "", _spectral_density),),
     "manifold_surface": (("ls.manifold_surface(net, W_star, kind)", "", _manifold_surface),),
+    "plateau_scaling": (("ls.experiments.plateau_scaling(depths, inits, scales, seeds)", "", _plateau_scaling),),
+    "sequential_threshold": (("ls.experiments.sequential_threshold(depths, spectra, scales, seeds)", "",
+                              _sequential_threshold),),
+    "almost_every_start": (("ls.experiments.almost_every_start(depths, inits, seeds)", "", _almost_every_start),),
 }
 
 

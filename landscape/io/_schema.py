@@ -60,6 +60,10 @@ KINDS = {
     "spectral_density": ("density", "n_negative_estimate"),
     # issue 11: a 2-D stable or unstable manifold as a triangle mesh
     "manifold_surface": ("points", "triangles", "geodesic_distance", "loss"),
+    # issue 15: the open-question lab (landscape.experiments)
+    "plateau_scaling": ("escape_time", "slope", "slope_ci", "predicted_slope"),
+    "sequential_threshold": ("sequential_fraction", "threshold", "threshold_ci"),
+    "almost_every_start": ("converged", "converged_fraction", "loss_histogram"),
 }
 
 _ONE = "1"  # the UDUNITS dimensionless unit: every quantity here is dimensionless
@@ -221,6 +225,55 @@ METADATA = {
     "directions": ("unit directions at W* spanning the surface's start circle", _ONE),
     ("manifold_surface", "loss"): ("loss L = 1/2 ||Sigma - W_h...W_1||_F^2 at the vertex", _ONE),
     ("manifold_surface", "theta_star"): ("weights of the critical point W* whose manifold the surface is", _ONE),
+    # --- issue 15: the lab's studies (landscape.experiments)
+    "depth": ("depth h of the network (number of weight layers)", _ONE),
+    "bound": ("end of the confidence interval: low or high", _ONE),
+    "escape_time": ("first time the largest singular value of P = W_h...W_1 reaches sigma_1/2 (NaN: not within the "
+                    "budget)", _ONE),
+    "escape_status": ("escaped, not_escaped (budget) or started_above", _ONE),
+    "predicted_time": ("exact escape time of the aligned balanced start w_i = eps (half-learning time of sigma_1)", _ONE),
+    "leading_time": ("leading asymptotic escape time: (ln s + 2 ln(1/eps))/(2s) at h = 2, eps^-(h-2)/((h-2)s) above",
+                     _ONE),
+    "slope": ("fitted slope: a of T = a ln(1/eps) + c + d eps^(2(1-sigma_2/sigma_1)) at h = 2, b of T = A eps^b + c "
+              "at h >= 3 (mean over seeds)", _ONE),
+    "slope_ci": ("confidence interval of the slope (t-interval over seeds)", _ONE),
+    "seed_slope": ("slope of one seed over the scales (asymptotic form with its constant)", _ONE),
+    "loglog_slope": ("plain OLS slope: T on ln(1/eps) at h = 2, ln T on ln eps at h >= 3 (mean over seeds)", _ONE),
+    "loglog_slope_ci": ("t-interval over seeds of the plain OLS slope", _ONE),
+    "predicted_slope": ("asymptotic slope of the theory: 1/sigma_1 at h = 2, -(h-2) at h >= 3", _ONE),
+    "predicted_slope_grid": ("OLS slope of the exact aligned balanced escape time over the study's scales", _ONE),
+    "slope_resolution": ("bound on a slope's error from the integration (times exact to 100 rtol), added to both "
+                         "ends of slope_ci", _ONE),
+    "prefactor": ("geometric mean of measured escape time / exact aligned balanced escape time", _ONE),
+    "spectrum": ("target spectrum of the network (index)", _ONE),
+    "sigma": ("target singular values sigma_k of the spectrum", _ONE),
+    "gap": ("spectral gap min_k sigma_k / sigma_{k+1}", _ONE),
+    "sequential": ("the itinerary visits every intermediate saddle {1}, {1,2}, ..., {1..r-1}", _ONE),
+    "complete": ("the run ended at the global minimum (its route is whole)", _ONE),
+    "sequential_fraction": ("fraction of seeds that learn sequentially", _ONE),
+    "threshold": ("transition scale: the sequential fraction falls through 1/2 (linear in ln eps)", _ONE),
+    "threshold_ci": ("percentile bootstrap interval (over seeds) of the transition scale", _ONE),
+    "predicted_threshold": ("transition scale of the aligned balanced start (closed-form dynamics, same definition)",
+                            _ONE),
+    ("almost_every_start", "converged"): ("the run reached the global minimum (loss within loss_tol of L*)", _ONE),
+    "final_subset": ("nearest critical set S of the final end-to-end matrix", _ONE),
+    ("almost_every_start", "conserved"): ("||C_i||_F of the conserved quantities (NaN above the depth)", _ONE),
+    ("almost_every_start", "gradient_norm"): ("Frobenius norm of the gradient of L at the end of the run", _ONE),
+    "det_sign": ("sign of det P(0) of the start (0 for a non-square P)", _ONE),
+    "predicted_converged": ("theory: generic starts converge; 0-balanced ones (C_i = 0) only if det P(0) > 0", _ONE),
+    "predicted_fraction": ("fraction of starts the theory predicts to converge", _ONE),
+    "converged_fraction": ("fraction of starts that converged to a global minimum", _ONE),
+    "converged_ci": ("Wilson score interval of the converged fraction", _ONE),
+    "loss_bin": ("centre of the log10 final-loss bin", _ONE),
+    "loss_histogram": ("number of runs whose log10 final loss falls in the bin", _ONE),
+    "stall": ("run that did not converge by t_end", _ONE),
+    "stall_depth": ("depth of the stalled run", _ONE),
+    "stall_init": ("initialisation of the stalled run", _ONE),
+    "stall_seed": ("seed of the stalled run", _ONE),
+    "stall_subset": ("nearest critical set S where the run stalled", _ONE),
+    "stall_loss": ("final loss of the stalled run", _ONE),
+    "stall_gradient_norm": ("final gradient norm of the stalled run", _ONE),
+    "stall_conserved": ("||C_i||_F of the stalled run (NaN above its depth)", _ONE),
 }
 
 #: Status codes of the integrators (``landscape.dynamics`` ``Status``): meaning -> code
