@@ -640,9 +640,11 @@ CHECKS = {"plot_g1_phase_portrait": _g1, "plot_g2_scalar_depth3": _g2, "plot_g3_
 
 from tests.render.gallery_checks_quotient import QUOTIENT_CHECKS  # noqa: E402 - its checks use the helpers above
 from tests.render.gallery_checks_losses import LOSS_CHECKS  # noqa: E402 - its checks use the helpers above
+from tests.render.gallery_checks_lab import LAB_CHECKS  # noqa: E402 - its checks use the helpers above
 
 CHECKS.update(QUOTIENT_CHECKS)
 CHECKS.update(LOSS_CHECKS)
+CHECKS.update(LAB_CHECKS)
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda s: s.stem)
