@@ -78,23 +78,26 @@ def _plateau(ds, out, size):
     figs.append((f"{name}-times.png", "Escape times (markers: geometric mean over seeds, bars: min to max) and the "
                  "exact escape time of the aligned balanced start (dashed), both axes logarithmic. Depth 2 grows like "
                  "ln(1/eps), depth h >= 3 like eps^-(h-2)."))
-    fig, ax = _axes(size, "Fitted slopes with confidence intervals vs theory", "depth h",
-                    "slope: dT/d ln(1/eps) (h = 2), d ln T / d ln eps (h >= 3)")
+    fig, ax = _axes(size, "Fitted slope minus theory, with confidence intervals", "depth h",
+                    "measured - predicted slope (theory: 1/sigma_1 at h = 2, -(h - 2) above)")
     depths = ds.depth.values
     n_init = ds.sizes["init"]
+    pred = ds.predicted_slope.values[:, None]
     for j, init in enumerate(ds.init.values):
         x = np.arange(len(depths)) + 0.15 * (j - (n_init - 1) / 2)
-        m = ds.slope.values[:, j]
-        lo, hi = ds.slope_ci.values[:, j, 0], ds.slope_ci.values[:, j, 1]
-        ax.errorbar(x, m, yerr=[np.maximum(m - lo, 0), np.maximum(hi - m, 0)], color=_COLORS[j % len(_COLORS)], marker=markers[j % 4],
-                    linestyle="none", capsize=4, label=f"{init}: mean of per-seed slopes, {ds.attrs['level']:.0%} CI")
-    ax.scatter(np.arange(len(depths)), ds.predicted_slope.values, marker="_", s=900, color="#222222", zorder=4,
-               label="theory: 1/sigma_1 (h = 2), -(h - 2)")
+        m = ds.slope.values[:, j] - pred[:, 0]
+        lo, hi = ds.slope_ci.values[:, j, 0] - pred[:, 0], ds.slope_ci.values[:, j, 1] - pred[:, 0]
+        ax.errorbar(x, m, yerr=[np.maximum(m - lo, 0), np.maximum(hi - m, 0)], color=_COLORS[j % len(_COLORS)],
+                    marker=markers[j % 4], linestyle="none", capsize=4,
+                    label=f"{init}: mean of per-seed slopes, {ds.attrs['level']:.0%} CI")
+    ax.axhline(0.0, color="#222222", linewidth=1.0, label="theory")
     ax.set_xticks(np.arange(len(depths)), [str(h) for h in depths])
+    ax.ticklabel_format(axis="y", style="sci", scilimits=(-2, 2))
     _legend(fig, ax)
     save_png(fig, out / f"{name}-slopes.png")
-    figs.append((f"{name}-slopes.png", "Fitted slope per depth and initialisation (markers, with the t-interval over "
-                 "seeds) against the theory (black bars). The intervals are small: the bars may hide them."))
+    figs.append((f"{name}-slopes.png", "Fitted slope minus the theory's, per depth and initialisation, with the "
+                 "t-interval over seeds widened by the integration's error bound: the theory (zero line) lies in "
+                 "every interval that crosses it."))
     rows = []
     for i, h in enumerate(depths):
         for j, init in enumerate(ds.init.values):
