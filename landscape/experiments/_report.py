@@ -181,17 +181,18 @@ def _every(ds, out, size):
     from ..render import save_png
 
     name = "almost_every_start"
-    fig, ax = _axes(size, "Final loss of random starts", "log10 final loss", "runs", logy=True)
-    width = float(np.diff(ds.loss_bin.values[:2])[0]) if ds.sizes["loss_bin"] > 1 else 1.0
+    fig, ax = _axes(size, "Final loss of random starts (distribution)", "log10 final loss",
+                    "fraction of runs with a smaller final loss")
+    edges = ds.loss_bin.values + 0.5 * (float(np.diff(ds.loss_bin.values[:2])[0]) if ds.sizes["loss_bin"] > 1 else 1.0)
     k = 0
     for i, h in enumerate(ds.depth.values):
         for j, init in enumerate(ds.init.values):
             counts = ds.loss_histogram.values[i, j]
-            ax.step(ds.loss_bin.values, np.where(counts > 0, counts, np.nan), where="mid",
+            ax.step(np.r_[edges[0] - 1.0, edges], np.r_[0.0, np.cumsum(counts) / max(counts.sum(), 1)], where="post",
                     color=_COLORS[k % len(_COLORS)], linewidth=1.8, label=f"h = {h}, {init}")
             k += 1
     ax.axvline(np.log10(ds.attrs["loss_tol"]), color="#8a8a8a", linestyle=":", linewidth=1.0)
-    ax.set_xlim(ds.loss_bin.values[0] - width, ds.loss_bin.values[-1] + width)
+    ax.set_ylim(-0.03, 1.03)
     _legend(fig, ax)
     save_png(fig, out / f"{name}-histogram.png")
     fig, ax = _axes(size, "Fraction of starts converging to a global minimum", "depth h, initialisation",
@@ -208,8 +209,9 @@ def _every(ds, out, size):
     ax.set_xticks(np.arange(len(labels)), labels)
     ax.set_ylim(0, 1.05)
     save_png(fig, out / f"{name}-fraction.png")
-    figs = [(f"{name}-histogram.png", "Histogram of log10 of the final loss (losses below 1e-30 in the first bin); "
-             "the dotted line is the convergence tolerance. Runs at the left converged to a global minimum."),
+    figs = [(f"{name}-histogram.png", "The final-loss histogram summed from the left: the fraction of runs whose final "
+             "loss is below 10^x (losses below 1e-30 in the first bin); the dotted line is the convergence tolerance. "
+             "A step at the right is a group of runs stalled at a saddle (its critical value)."),
             (f"{name}-fraction.png", f"Converged fraction per depth and distribution with its Wilson "
              f"{ds.attrs['level']:.0%} interval.")]
     rows = []
