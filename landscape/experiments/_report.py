@@ -226,15 +226,23 @@ def _every(ds, out, size):
     tables = [("Converged fraction: measured vs predicted",
                ["depth h", "init", "runs", "converged", "fraction", f"{ds.attrs['level']:.0%} Wilson CI", "predicted",
                 "every run as predicted"], rows)]
-    stalls = []
+    groups = {}  # one row per (depth, init, nearest S): a thousand stalled runs read as a few lines
     for s in range(ds.sizes["stall"]):
-        stalls.append([int(ds.stall_depth.values[s]), str(ds.stall_init.values[s]), int(ds.stall_seed.values[s]),
-                       str(ds.stall_subset.values[s]), _fmt(float(ds.stall_loss.values[s])),
-                       _fmt(float(ds.stall_gradient_norm.values[s]), 3),
-                       ", ".join(_fmt(float(c), 3) for c in ds.stall_conserved.values[s] if np.isfinite(c))])
-    tables.append(("Runs that did not converge by t_end (nearest critical set S and conserved ||C_i||_F)",
-                   ["depth h", "init", "seed", "near S", "final loss", "|grad L|", "||C_i||_F"],
-                   stalls[:50] or [["none", "", "", "", "", "", ""]]))
+        key = (int(ds.stall_depth.values[s]), str(ds.stall_init.values[s]), str(ds.stall_subset.values[s]))
+        g = groups.setdefault(key, {"seeds": [], "loss": [], "grad": [], "C": []})
+        g["seeds"].append(int(ds.stall_seed.values[s]))
+        g["loss"].append(float(ds.stall_loss.values[s]))
+        g["grad"].append(float(ds.stall_gradient_norm.values[s]))
+        c = ds.stall_conserved.values[s]
+        g["C"].append(float(np.max(c[np.isfinite(c)])) if np.isfinite(c).any() else np.nan)
+    stalls = []
+    for (h, init, S), g in sorted(groups.items()):
+        seeds = ", ".join(str(v) for v in g["seeds"][:6]) + (", ..." if len(g["seeds"]) > 6 else "")
+        stalls.append([h, init, S, len(g["seeds"]), f"{_fmt(min(g['loss']))} to {_fmt(max(g['loss']))}",
+                       _fmt(max(g["grad"]), 3), _fmt(np.nanmax(g["C"]), 3), seeds])
+    tables.append(("Runs that did not converge by t_end, grouped by the nearest critical set S",
+                   ["depth h", "init", "near S", "runs", "final loss", "max |grad L|", "max ||C_i||_F", "seeds"],
+                   stalls or [["none", "", "", "", "", "", "", ""]]))
     intro = (f"Starts from landscape.init at scale {ds.attrs['scale']:g}, integrated until the loss is within "
              f"{ds.attrs['loss_tol']:g} of the global minimum or t = {ds.attrs['t_end']:g}. Open question (spec 9.2): "
              "does gradient flow converge to a global minimum from almost every start when h >= 3, where non-strict "

@@ -84,6 +84,12 @@ def test_almost_every_start_matches_the_determinant_prediction():
     np.testing.assert_allclose(ds.stall_loss.values, 0.5, atol=1e-6)
     assert np.all(ds.stall_conserved.values < 1e-6)  # 0-balanced: C_i = 0 kept by the flow
     assert int(ds.loss_histogram.sum()) == ds.converged.size
+    from landscape.experiments._report import summary_rows
+
+    caption, header, rows = summary_rows(ds)[1]  # stalled runs, one row per (depth, init, S)
+    assert "grouped" in caption
+    assert [(r[0], r[1], r[2]) for r in rows] == [(3, "orthogonal", "{1,2}")]
+    assert rows[0][header.index("runs")] == stalled.size
 
 
 def _data_equal(a, b):
