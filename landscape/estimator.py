@@ -41,6 +41,27 @@ def _sign_aligned(net, W0):
     return [W1] + list(W0[1:])
 
 
+def _flow_until(net, W0, t_end, method, n_points, **event):
+    """Integrate until ``event`` fires (``loss_below=`` or ``gradient_norm_below=``) or ``t_end``.
+
+    The log-spaced output grid starts at ``t_end * 1e-4``; a fit that ends before a quarter
+    of the grid is reached is integrated again on a grid that ends where it did
+    (``2 t_final``, stopped by the same event), so ``trajectory_`` always shows the fit.
+    """
+    from .dynamics import gradient_flow
+
+    def run(t_stop, t_min):
+        return gradient_flow(net, W0, t_stop, method=method, times="log", n_points=n_points, t_min=t_min,
+                             progress=False, **event)
+
+    traj = run(t_end, None)
+    t_final = float(traj["t_final"])
+    n_stored = int(np.sum(~np.isnan(traj["theta"].values).any(axis=-1)))
+    if str(traj["status"].values) == "event" and t_final > 0 and n_stored < n_points // 4:
+        traj = run(2.0 * t_final, 1e-4 * t_final)
+    return traj
+
+
 class DeepLinearRegressor(RegressorMixin, BaseEstimator):
     """Linear regression by a deep linear network trained with gradient flow.
 
@@ -172,24 +193,8 @@ class DeepLinearRegressor(RegressorMixin, BaseEstimator):
         return self
 
     def _flow(self, net, W0, t_end, threshold, n_points=200):
-        """Integrate until the loss reaches ``threshold``; keep a stored trajectory however early that is.
-
-        The log-spaced output grid starts at ``t_end * 1e-4``; a fit that ends before a
-        quarter of the grid is reached is integrated again on a grid that ends where it did
-        (``2 t_final``, stopped by the same event), so ``trajectory_`` always shows the fit.
-        """
-        from .dynamics import gradient_flow
-
-        def run(t_stop, t_min):
-            return gradient_flow(net, W0, t_stop, method=self.method, times="log", n_points=n_points, t_min=t_min,
-                                 loss_below=threshold, progress=False)
-
-        traj = run(t_end, None)
-        t_final = float(traj["t_final"])
-        n_stored = int(np.sum(~np.isnan(traj["theta"].values).any(axis=-1)))
-        if str(traj["status"].values) == "event" and t_final > 0 and n_stored < n_points // 4:
-            traj = run(2.0 * t_final, 1e-4 * t_final)
-        return traj
+        """Integrate until the loss reaches ``threshold`` (see :func:`_flow_until`)."""
+        return _flow_until(net, W0, t_end, self.method, n_points, loss_below=threshold)
 
     def _set_status(self, traj, L_star, threshold):
         """Record whether the fit reached least squares, and warn when it did not."""
@@ -354,19 +359,8 @@ class DeepLinearClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _flow(self, net, W0, t_end, n_points=200):
-        """Integrate until the gradient norm falls to ``tol``; refine the stored grid of an early stop."""
-        from .dynamics import gradient_flow
-
-        def run(t_stop, t_min):
-            return gradient_flow(net, W0, t_stop, method=self.method, times="log", n_points=n_points, t_min=t_min,
-                                 gradient_norm_below=float(self.tol), progress=False)
-
-        traj = run(t_end, None)
-        t_final = float(traj["t_final"])
-        n_stored = int(np.sum(~np.isnan(traj["theta"].values).any(axis=-1)))
-        if str(traj["status"].values) == "event" and t_final > 0 and n_stored < n_points // 4:
-            traj = run(2.0 * t_final, 1e-4 * t_final)
-        return traj
+        """Integrate until the gradient norm falls to ``tol`` (see :func:`_flow_until`)."""
+        return _flow_until(net, W0, t_end, self.method, n_points, gradient_norm_below=float(self.tol))
 
     def _set_itinerary(self, traj):
         """``times_``, ``singular_values_``, ``t_learnt_`` and ``learning_order_`` from the stored trajectory."""
