@@ -10,7 +10,6 @@ another definition is refused.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import tempfile
@@ -56,31 +55,6 @@ def _read(path):
         return {name: f[name] for name in f.files}
 
 
-def _connect(scheduler, n_workers, processes, connect_timeout):
-    from distributed import Client, LocalCluster
-
-    if scheduler is not None:
-        if not isinstance(scheduler, str) or not scheduler.strip():
-            raise LabError(f"scheduler must be a dask scheduler address such as 'tcp://10.0.0.5:8786'; got {scheduler!r}.")
-        try:
-            return Client(scheduler, timeout=f"{connect_timeout}s"), None
-        except (OSError, TimeoutError) as exc:
-            raise LabError(f"could not reach the dask scheduler at {scheduler!r} within {connect_timeout:g} s ({exc}); "
-                           f"start one with `dask scheduler` or leave the address out for a local cluster.") from exc
-        except (ValueError, TypeError) as exc:
-            raise LabError(f"scheduler {scheduler!r} is not a dask scheduler address such as "
-                           f"'tcp://10.0.0.5:8786' ({exc}).") from exc
-    import os
-
-    n = n_workers or os.cpu_count() or 1
-    try:
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=processes, dashboard_address=None)
-    except RuntimeError as exc:
-        raise LabError(f"could not start the local dask workers ({str(exc).strip().splitlines()[0]}); pass "
-                       "processes=False to run them as threads.") from exc
-    return Client(cluster), cluster
-
-
 def run_tasks(study, definition, keys, compute, *, directory=None, scheduler=None, client=None, n_workers=None,
               processes=True, connect_timeout=10.0, progress=None, order=None):
     """Compute (or reuse) every task of a study; return ``(results, info)``.
@@ -110,7 +84,6 @@ def run_tasks(study, definition, keys, compute, *, directory=None, scheduler=Non
     """
     from tqdm.auto import tqdm
 
-    from ..sweeps._sweep import _main_module_hidden
 
     key_digest = digest({"study": study, "definition": definition})
     directory = Path(tempfile.mkdtemp(prefix=f"landscape-{study}-")) if directory is None else Path(directory)
@@ -139,32 +112,19 @@ def run_tasks(study, definition, keys, compute, *, directory=None, scheduler=Non
         todo.sort(key=order)
     start = time.perf_counter()  # reset once the cluster is up: wall_time counts the tasks, not the start-up
     if todo:
-        own = None
-        made = client is None
-        stack = contextlib.ExitStack()
-        if made and scheduler is None and processes:
-            stack.enter_context(_main_module_hidden())
-        try:
-            if made:
-                client, own = _connect(scheduler, n_workers, processes, connect_timeout)
-            start = time.perf_counter()
-            from distributed import as_completed
+        from distributed import as_completed
 
-            futures = [client.submit(_run_task, compute, definition, key, str(directory / _task_name(key)), pure=False)
+        from ..sweeps._sweep import dask_session
+
+        with dask_session(client, scheduler, n_workers, processes, connect_timeout, error=LabError) as session:
+            start = time.perf_counter()
+            futures = [session.submit(_run_task, compute, definition, key, str(directory / _task_name(key)), pure=False)
                        for key in todo]
             with tqdm(total=len(keys), initial=reused, disable=progress is False, desc=study, unit="task") as bar:
                 for fut in as_completed(futures):
                     key, res = fut.result()
                     results[tuple(key)] = res
                     bar.update(1)
-        finally:
-            try:
-                if made and client is not None:
-                    client.close()
-                if own is not None:
-                    own.close()
-            finally:
-                stack.close()
     info = {"computed": len(todo), "reused": reused, "wall_time": time.perf_counter() - start, "digest": key_digest,
             "directory": str(directory)}
     return results, info

@@ -161,25 +161,56 @@ def _main_module_hidden():
         names.update(saved)
 
 
-def _connect(scheduler, n_workers, processes, connect_timeout):
+def _connect(scheduler, n_workers, processes, connect_timeout, error=SweepError):
+    """A client of the dask scheduler at ``scheduler``, or of a new local cluster (returned too, to close)."""
     from distributed import Client, LocalCluster
 
     if scheduler is not None:
+        if not isinstance(scheduler, str) or not scheduler.strip():
+            raise error(f"scheduler must be a dask scheduler address such as 'tcp://10.0.0.5:8786'; got {scheduler!r}.")
         try:
             return Client(scheduler, timeout=f"{connect_timeout}s"), None
         except (OSError, TimeoutError) as exc:
-            raise SweepError(
-                f"could not reach the dask scheduler at {scheduler!r} within connect_timeout = {connect_timeout} s ({exc})."
-            ) from exc
+            raise error(f"could not reach the dask scheduler at {scheduler!r} within connect_timeout = "
+                        f"{connect_timeout:g} s ({exc}); start one with `dask scheduler` or leave the address out "
+                        "for a local cluster.") from exc
+        except (ValueError, TypeError) as exc:
+            raise error(f"scheduler {scheduler!r} is not a dask scheduler address such as "
+                        f"'tcp://10.0.0.5:8786' ({exc}).") from exc
     n = n_workers or os.cpu_count() or 1
     try:
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=processes, dashboard_address=None)
     except RuntimeError as exc:
-        raise SweepError(
+        raise error(
             f"could not start the local dask worker processes ({str(exc).strip().splitlines()[0]}); pass "
             "processes=False to run the workers as threads in this process."
         ) from exc
     return Client(cluster), cluster
+
+
+@contextlib.contextmanager
+def dask_session(client, scheduler, n_workers, processes, connect_timeout, error=SweepError):
+    """Yield ``client``, or a client made here (of ``scheduler`` or a local cluster) and closed on exit.
+
+    Local worker processes made here never re-run the user's main script
+    (:func:`_main_module_hidden`). Used by :func:`sweep` and the lab's studies.
+    """
+    if client is not None:
+        yield client
+        return
+    own = None
+    with contextlib.ExitStack() as stack:
+        if scheduler is None and processes:
+            stack.enter_context(_main_module_hidden())
+        client, own = _connect(scheduler, n_workers, processes, connect_timeout, error)
+        try:
+            yield client
+        finally:
+            try:
+                client.close()
+            finally:
+                if own is not None:
+                    own.close()
 
 
 def sweep(networks, inits=("gaussian",), scales=(1e-2,), seeds=10, *, t_end=100.0, method="auto", rtol=1e-8,
@@ -273,35 +304,20 @@ def sweep(networks, inits=("gaussian",), scales=(1e-2,), seeds=10, *, t_end=100.
     start = time.perf_counter()
     computed = {}
     if todo:
-        own = None
-        made = client is None  # a client made here is closed here, whether local or remote
-        stack = contextlib.ExitStack()
-        if made and scheduler is None and processes:  # our own worker processes: never re-run the user's script
-            stack.enter_context(_main_module_hidden())
-        try:
-            if made:
-                client, own = _connect(scheduler, n_workers, processes, connect_timeout)
-            from distributed import as_completed
+        from distributed import as_completed
 
+        with dask_session(client, scheduler, n_workers, processes, connect_timeout) as session:
             # small initial scales take longest (plateaus): start them first to balance the workers
             order = sorted(todo, key=lambda c: (definition["scales"][c[2]], c))
             objectives = [None if n.loss_name == "squared" else n.objective for n in nets]
-            futures = [client.submit(_compute_chunk, definition, cid, str(directory / _chunk_name(cid)),
-                                     objectives[cid[0]], pure=False)
+            futures = [session.submit(_compute_chunk, definition, cid, str(directory / _chunk_name(cid)),
+                                      objectives[cid[0]], pure=False)
                        for cid in order]
             with tqdm(total=len(ids), initial=len(done), disable=progress is False, desc="sweep", unit="chunk") as bar:
                 for fut in as_completed(futures):
                     cid, res = fut.result()
                     computed[tuple(cid)] = res
                     bar.update(1)
-        finally:
-            try:
-                if made and client is not None:
-                    client.close()
-                if own is not None:
-                    own.close()
-            finally:
-                stack.close()
     # assemble the grid
     shape = (len(nets), len(inits), len(scales), len(seeds))
     k = max(_modes(n) for n in nets)
