@@ -28,9 +28,10 @@ ds = ls.experiments.plateau_scaling(depths=[2, 3, 4], inits=["balanced", "gaussi
 # Measured times (geometric mean over seeds) and the exact aligned balanced theory
 # -----------------------------------------------------------------------------
 colors = {2: "#d62728", 3: "#1f5fbf", 4: "#2ca02c"}
+shades = {2: ("#7a1010", "#f4a3a3"), 3: ("#0d2f66", "#9dbcf0"), 4: ("#145214", "#a6dba6")}  # balanced, gaussian
 series = []
 for h in ds.depth.values:
-    for init, c in (("balanced", "#555555"), ("gaussian", "#bbbbbb")):
+    for init, c in zip(("balanced", "gaussian"), shades[int(h)]):
         gm = np.exp(np.log(ds.escape_time.sel(depth=h, init=init)).mean("seed")).values
         series.append((ds.scale.values, gm, f"h = {h}: {init}", c))
     series.append((ds.scale.values, ds.predicted_time.sel(depth=h).values, f"h = {h}: theory (aligned balanced)",
