@@ -194,11 +194,19 @@ class RawSquaredLoss(Loss):
         self.yy = float(np.vdot(Y, Y)) / self.m
         self.shape = (Y.shape[0], X.shape[0])
         self._whitened = None
+        # The value as 1/2 ||(P - P_ls) F||^2 + c (F F^T = S_xx, P_ls = Y X^+ the least-squares map,
+        # c = ||Y - P_ls X||^2 / 2m from the data): a sum of non-negative terms, exact near a fit.
+        # Expanding 1/2 <P S_xx, P> - <P, S_yx> + 1/2 ||Y||^2/m cancels catastrophically there
+        # (negative values, ~1e-9 at |P| ~ 1e3; 5e-4 instead of 0 at |P| ~ 1e6).
+        self._P_ls = np.linalg.lstsq(X.T, Y.T, rcond=None)[0].T
+        resid = Y - self._P_ls @ X
+        self._c = 0.5 * float(np.vdot(resid, resid)) / self.m
+        evals, evecs = np.linalg.eigh(self.Sxx)
+        self._F = evecs * np.sqrt(np.clip(evals, 0.0, None))
 
     def value(self, P):
-        P = np.asarray(P, dtype=np.float64)
-        PS = P @ self.Sxx
-        return 0.5 * np.einsum("...ij,...ij->...", PS, P) - np.einsum("...ij,ij->...", P, self.Syx) + 0.5 * self.yy
+        D = (np.asarray(P, dtype=np.float64) - self._P_ls) @ self._F
+        return 0.5 * np.einsum("...ij,...ij->...", D, D) + self._c
 
     def gradient(self, P):
         return np.asarray(P, dtype=np.float64) @ self.Sxx - self.Syx
@@ -231,10 +239,10 @@ class RawSquaredLoss(Loss):
     def minimum_value(self):
         """``c = 1/2 (||Y||^2/m - ||S_yx S_xx^{-1/2}||^2)``; None if ``S_xx`` is singular."""
         try:
-            T = self.whitened()[0]
+            self.whitened()
         except LossError:
             return None
-        return 0.5 * (self.yy - float(np.vdot(T, T)))
+        return self._c  # = 1/2 (||Y||^2/m - ||S_yx S_xx^{-1/2}||^2), computed from the residual of the fit
 
     def __repr__(self):
         return f"RawSquaredLoss(d_0={self.shape[1]}, d_h={self.shape[0]}, m={self.m})"
@@ -380,33 +388,57 @@ class CrossEntropyLoss(Loss):
         self.Q = Q
         self.m = m
         self.shape = (Q.shape[0], X.shape[0])
-        self._QXt = Q @ X.T / m  # the linear term's gradient
+        self._qsum = Q.sum(axis=0)  # 1 per column (kept exact for soft labels)
 
     def _softmax(self, P):
+        """Logits ``Z``, softmax ``S``, the mask of each column's largest logit, ``T`` and ``Z_max``.
+
+        With ``M`` the largest logit of a column and ``r_j = exp(z_j - z_M)``,
+        ``T = sum_{j != M} r_j``: ``s_M = 1 / (1 + T)``, ``1 - s_M = T / (1 + T)`` and
+        ``-log s_k = (z_M - z_k) + log1p(T)``, all free of cancellation at large margins
+        (``lse - z_y`` and ``s_y - 1`` lose every digit once the loss is below ~1e-13).
+        """
         Z = np.asarray(P, dtype=np.float64) @ self.X  # (..., K, m)
-        zmax = Z.max(axis=-2, keepdims=True)
-        E = np.exp(Z - zmax)
-        s = E.sum(axis=-2, keepdims=True)
-        return Z, E / s, zmax[..., 0, :] + np.log(s[..., 0, :])
+        top = np.argmax(Z, axis=-2)[..., None, :]
+        mask = np.arange(Z.shape[-2])[:, None] == top  # (..., K, m), one True per column
+        zmax = np.take_along_axis(Z, top, axis=-2)
+        R = np.where(mask, 0.0, np.exp(Z - zmax))
+        T = R.sum(axis=-2, keepdims=True)
+        S = np.where(mask, 1.0, R) / (1.0 + T)
+        return Z, S, mask, T, zmax
+
+    def _value(self, Z, mask, T, zmax):
+        # sum_k q_k (-log s_k) = sum_k q_k (z_M - z_k) + log1p(T) (the q_k sum to 1): non-negative terms
+        per = np.einsum("...km,km->...m", zmax - Z, self.Q) + np.log1p(T[..., 0, :]) * self._qsum
+        return np.mean(per, axis=-1)
+
+    def _residual(self, S, mask, T):
+        """``S - Q`` with the largest-logit entry as ``sum_{j != M} q_j - T / (1 + T)``."""
+        G = S - self.Q
+        q_off = np.where(mask, 0.0, self.Q).sum(axis=-2, keepdims=True)
+        return np.where(mask, q_off - T / (1.0 + T), G)
 
     def value(self, P):
-        Z, _, lse = self._softmax(P)
-        return np.mean(lse, axis=-1) - np.einsum("...km,km->...", Z, self.Q) / self.m
+        Z, _, mask, T, zmax = self._softmax(P)
+        return self._value(Z, mask, T, zmax)
 
     def gradient(self, P):
-        _, S, _ = self._softmax(P)
-        return S @ self._Xt / self.m - self._QXt
+        _, S, mask, T, _ = self._softmax(P)
+        return self._residual(S, mask, T) @ self._Xt / self.m
 
     def value_and_gradient(self, P):
-        Z, S, lse = self._softmax(P)
-        return (np.mean(lse, axis=-1) - np.einsum("...km,km->...", Z, self.Q) / self.m,
-                S @ self._Xt / self.m - self._QXt)
+        Z, S, mask, T, zmax = self._softmax(P)
+        return self._value(Z, mask, T, zmax), self._residual(S, mask, T) @ self._Xt / self.m
 
     def hvp(self, P, dP):
-        _, S, _ = self._softmax(P)
+        # (diag(s) - s s^T) dz = s * (dz - <s, dz>); at the largest logit the bracket is
+        # -sum_{j != M} s_j (dz_j - dz_M) (no cancellation when s_M ~ 1)
+        _, S, mask, _, _ = self._softmax(P)
         dZ = np.asarray(dP, dtype=np.float64) @ self.X
-        SdZ = S * dZ
-        return (SdZ - S * SdZ.sum(axis=-2, keepdims=True)) @ self._Xt / self.m
+        dzM = np.sum(np.where(mask, dZ, 0.0), axis=-2, keepdims=True)
+        off = np.where(mask, 0.0, S * (dZ - dzM)).sum(axis=-2, keepdims=True)  # sum_{j != M} s_j (dz_j - dz_M)
+        bracket = np.where(mask, -off, dZ - dzM - off)
+        return (S * bracket) @ self._Xt / self.m
 
     def __repr__(self):
         return f"CrossEntropyLoss(d_0={self.shape[1]}, n_classes={self.shape[0]}, m={self.m})"
@@ -440,7 +472,12 @@ def get_loss(spec, *args, **kwargs) -> Loss:
         raise LandscapeTypeError(f"loss must be one of {sorted(LOSSES)} or a landscape.losses.Loss; got {describe(spec)}.")
     if spec not in LOSSES:
         raise LossError(f"loss must be one of {sorted(LOSSES)} or a landscape.losses.Loss; got {spec!r}.")
-    return LOSSES[spec](*args, **kwargs)
+    try:
+        return LOSSES[spec](*args, **kwargs)
+    except TypeError as exc:  # missing or extra data arguments
+        needs = {"squared": "Sigma", "raw_squared": "X, Y", "logistic": "X, y", "cross_entropy": "X, Y[, n_classes]"}
+        raise LossError(f"get_loss({spec!r}, ...) needs the arguments ({needs[spec]}); got {len(args)} positional "
+                        f"and {sorted(kwargs)} keyword arguments ({exc}).") from exc
 
 
 def require_quadratic(net, function: str, why: str = "it uses the closed-form critical points of the quadratic loss (spec 3)"):

@@ -329,6 +329,10 @@ class LinearNetwork:
         (3, 4, 1)
         """
         if not (isinstance(loss, str) and loss == "squared"):
+            if whiten is not True or rcond is not None:
+                raise LossError(f"whiten and rcond apply to loss='squared' only (the whitened reduction); got "
+                                f"whiten={whiten!r}, rcond={rcond!r} with loss={getattr(loss, 'name', loss)!r}, "
+                                "which works on the data as given.")
             return cls._from_data_loss(X, Y, hidden_widths, loss)
         X = check_finite_array(X, name="X", ndim=2)
         Y = check_finite_array(Y, name="Y", ndim=2)

@@ -255,6 +255,7 @@ def characteristic_direction(net, W_star, T, *, negative=False, tol=1e-10):
         None when some hidden layer has fewer than ``|T|`` unused units, h < 3, or T mixes
         modes with ``sigma_k > 0`` and ``sigma_k = 0``.
     """
+    require_quadratic(net, "characteristic_direction", "the insertion rays are built on the modes of Sigma (spec 5)")
     layers = net.layers(W_star, name="W_star")
     h = net.depth
     if h < 3 or not T:
@@ -562,6 +563,7 @@ def measure_set_dimension(net, W_star, x, kind="unstable", *, order=None, eps=No
         ``log10`` singular values of ``M rho / r`` (relative to ``log10(rho / r)`` in the
         gap test) and whether the gap is clean.
     """
+    require_quadratic(net, "measure_set_dimension", "its rays and reference directions come from the modes of Sigma (spec 5)")
     if kind not in ("unstable", "stable"):
         raise LandscapeValueError(f"kind must be 'unstable' or 'stable'; got {kind!r}.")
     layers = net.layers(W_star, name="W_star")

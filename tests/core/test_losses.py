@@ -135,6 +135,70 @@ def test_logistic_and_cross_entropy_are_stable_at_huge_margins():
     assert float(vals[0]) == pytest.approx(0.0, abs=1e-300)
 
 
+def _ce_reference(X, labels, P, dP):
+    """Cross-entropy value, gradient and Hessian product sample by sample, written so that nothing
+    cancels at large margins: -log s_y = (z_top - z_y) + log1p(sum_{k != top} exp(z_k - z_top)),
+    s_top - 1 = -sum_{k != top} s_k, and dz_top - <s, dz> = -sum_{k != top} s_k (dz_k - dz_top)."""
+    import math
+
+    K, m = P.shape[0], X.shape[1]
+    v, G, H = 0.0, np.zeros_like(P), np.zeros_like(P)
+    for i in range(m):
+        z = P @ X[:, i]
+        dz = dP @ X[:, i]
+        y = labels[i]
+        top = int(np.argmax(z))
+        r = [math.exp(z[k] - z[top]) for k in range(K)]
+        T = math.fsum(r[k] for k in range(K) if k != top)
+        s = np.array([(1.0 if k == top else r[k]) / (1.0 + T) for k in range(K)])
+        v += (z[top] - z[y]) + math.log1p(T)
+        g = s.copy()
+        g[y] = (math.fsum(s[k] for k in range(K) if k != y)) * -1.0 if y == top else s[y] - 1.0
+        G += np.outer(g, X[:, i])
+        off = math.fsum(s[k] * (dz[k] - dz[top]) for k in range(K) if k != top)  # <s, dz> - dz_top
+        bracket = np.array([-off if k == top else (dz[k] - dz[top]) - off for k in range(K)])  # dz_k - <s, dz>
+        H += np.outer(s * bracket, X[:, i])
+    return v / m, G / m, H / m
+
+
+def test_cross_entropy_keeps_its_digits_at_large_margins():
+    # margins ~150: s_y = 1 - 1e-65; lse - z_y and s_y - 1 lost every digit (value 1e-13 for 3e-65, gradient sign
+    # flipped) before the largest-logit form
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(3, 6))
+    labels = np.array([0, 1, 2, 0, 1, 2])
+    P = 60.0 * np.eye(3) @ np.linalg.pinv(X[:, :3]) @ np.eye(3)  # z_i ~ 60 e_{y_i} on the first three samples
+    P = P + 0.01 * rng.normal(size=P.shape)
+    dP = rng.normal(size=P.shape)
+    ce = CrossEntropyLoss(X[:, :3], labels[:3], n_classes=3)
+    v, G, H = _ce_reference(X[:, :3], labels[:3], P, dP)
+    assert 0 < v < 1e-20
+    assert float(ce.value(P)) == pytest.approx(v, rel=1e-12)
+    np.testing.assert_allclose(ce.gradient(P), G, rtol=1e-10, atol=0)
+    np.testing.assert_allclose(ce.hvp(P, dP), H, rtol=1e-10, atol=0)
+
+
+def test_get_loss_without_data_and_whiten_with_another_loss_are_refused():
+    with pytest.raises(LossError, match=r"get_loss\('logistic', ...\) needs the arguments \(X, y\)"):
+        get_loss("logistic")
+    X = np.random.default_rng(0).normal(size=(3, 20))
+    with pytest.raises(LossError, match="whiten and rcond apply to loss='squared' only"):
+        ls.LinearNetwork.from_data(X, X[:2], [2], loss="raw_squared", whiten=False)
+
+
+def test_raw_squared_value_is_exact_and_non_negative_near_a_fit():
+    # Y = P* X exactly with |P*| ~ 1e3: the expanded form gave values down to -1.4e-9 near P*
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(4, 50))
+    P_star = 1e3 * rng.normal(size=(3, 4))
+    loss = RawSquaredLoss(X, P_star @ X)
+    for _ in range(50):
+        P = P_star + 1e-7 * rng.normal(size=P_star.shape)
+        direct = 0.5 * np.sum((P_star @ X - P @ X) ** 2) / 50
+        assert float(loss.value(P)) == pytest.approx(direct, rel=1e-8)
+    assert 0.0 <= loss.minimum_value() < 1e-18
+
+
 def test_sigma_loss_kernels_are_bit_for_bit_the_sigma_fast_path():
     rng = np.random.default_rng(5)
     net = ls.LinearNetwork([3, 5, 2, 4], [2.0, 1.0])

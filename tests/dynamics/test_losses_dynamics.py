@@ -175,6 +175,8 @@ def test_quadratic_only_functions_refuse_other_losses(kind):
         ("manifold_surface", lambda: ls.manifold_surface(net, W)),
         ("zero_balanced_end_to_end", lambda: ls.closed_forms.zero_balanced_end_to_end(net, np.zeros(net.objective.shape), [0, 1])),
         ("learnt_subsets", lambda: ls.dynamics.learnt_subsets(net, np.zeros(net.objective.shape))),
+        ("characteristic_direction", lambda: ls.stability.characteristic_direction(net, W, (1,))),
+        ("measure_set_dimension", lambda: ls.stability._dimensions.measure_set_dimension(net, W, net.flatten(W))),
     ]
     for name, call in calls:
         with pytest.raises(LossError, match=rf"{name}.*{kind}"):
