@@ -290,7 +290,7 @@ def subparsers():
 
 def test_every_subcommand_and_option_is_described():
     parsers = subparsers()
-    assert set(parsers) == {"explore", "flow", "critical", "classify", "render", "sweep", "summary"}
+    assert set(parsers) == {"explore", "flow", "critical", "classify", "render", "sweep", "summary", "lab"}
     for name, p in parsers.items():
         assert p.description and len(p.description) > 40, name
         for action in p._actions:
