@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import warnings
+
 import numpy as np
 
 from .._validation import check_int
@@ -20,7 +22,7 @@ SIZE_NAMES = ("small", "default", "large")
 #: run-count presets of each study: ``--size small`` (tests, seconds), ``default`` (<= 5 min on 2 cores),
 #: ``large`` (>= 10^5 runs, for a cluster)
 SIZES = {
-    "plateau_scaling": {"small": {"depths": (2, 3), "inits": ("balanced", "gaussian"), "n_scales": 3, "seeds": 4},
+    "plateau_scaling": {"small": {"depths": (2, 3), "inits": ("balanced", "gaussian"), "n_scales": 4, "seeds": 4},
                         "default": {"depths": (2, 3, 4), "inits": ("balanced", "gaussian", "orthogonal"),
                                     "n_scales": 5, "seeds": 16},
                         "large": {"depths": (2, 3, 4), "inits": ("balanced", "gaussian", "orthogonal"),
@@ -208,6 +210,18 @@ def plateau_scaling(depths=None, inits=None, scales=None, seeds=None, *, sigma=(
             raise LabError(f"scales must be positive numbers; got {e!r}.")
     if len(scales) < 2:
         raise LabError("scales needs at least 2 values to fit a slope.")
+    if not (isinstance(level, (int, float)) and 0 < level < 1):
+        raise LabError(f"level must be a confidence level in (0, 1), for example 0.95; got {level!r}.")
+    for h in depths:
+        if max(scales) ** h >= s1 / 2:
+            raise LabError(f"scales must satisfy eps^h < sigma_1/2 (a start past the escape level has no escape time); "
+                           f"got eps = {max(scales):g} at depth {h} with sigma_1 = {s1:g}.")
+    biased = [h for h in depths if (h == 2 and len(sigma) > 1 and len(scales) < 4) or max(scales) ** h > 1e-3 * s1]
+    if biased:
+        warnings.warn(f"plateau_scaling: at depth {biased} the fitted form does not hold to the integration "
+                      "tolerance on these scales (h = 2 with fewer than 4 scales cannot fit the second mode's "
+                      "eps^(2(1 - sigma_2/sigma_1)) term; eps^h > 1e-3 sigma_1 leaves O(eps^2) terms): slope_ci "
+                      "covers the spread over seeds, not this finite-eps bias.", RuntimeWarning, stacklevel=2)
     definition = {"depths": depths, "inits": inits, "scales": [float(x) for x in scales], "seeds": seeds,
                   "sigma": sigma, "rtol": float(rtol), "budget": float(budget)}
     keys = [(i, j, k, lo, hi) for i in range(len(depths)) for j in range(len(inits)) for k in range(len(scales))
@@ -397,6 +411,10 @@ def sequential_threshold(depths=None, spectra=None, scales=None, seeds=None, *, 
     spectra = [tuple(float(s) for s in sp) for sp in (preset["spectra"] if spectra is None else spectra)]
     if not spectra or len({len(sp) for sp in spectra}) != 1 or len(spectra[0]) < 2:
         raise LabError(f"spectra must hold spectra of one common length >= 2; got {spectra}.")
+    for sp in spectra:
+        if any(a < b for a, b in zip(sp, sp[1:])) or min(sp) <= 0:
+            raise LabError(f"each spectrum must be positive and in decreasing order (the gap is sigma_k/sigma_(k+1) and "
+                           f"a sequential route learns sigma_1 first); got {sp}.")
     scales = list(np.geomspace(1e-6, 1.0, preset["n_scales"])) if scales is None else [float(s) for s in scales]
     seeds = _seeds(preset["seeds"] if seeds is None else seeds)
     init = _inits([init])[0]

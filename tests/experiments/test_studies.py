@@ -225,3 +225,17 @@ def test_a_small_study_runs_on_a_real_scheduler_with_two_workers(dask_cluster, t
     np.testing.assert_array_equal(ds.converged.values, ds.predicted_converged.values)
     assert "Converged fraction: measured vs predicted" in out.stdout
     assert time.time() - start < 60
+
+
+def test_bad_study_inputs_are_refused_before_any_work():
+    with pytest.raises(LabError, match="decreasing order"):
+        sequential_threshold(depths=[2], spectra=[(1.0, 3.0, 2.0)], scales=[1e-2], seeds=2, **LOCAL)
+    with pytest.raises(LabError, match=r"level must be a confidence level in \(0, 1\)"):
+        plateau_scaling(depths=[2], inits=["aligned"], scales=[1e-3, 1e-2], seeds=2, level=1.5, **LOCAL)
+    with pytest.raises(LabError, match=r"eps\^h < sigma_1/2"):
+        plateau_scaling(depths=[2], inits=["aligned"], scales=[1e-3, 1.5], seeds=2, **LOCAL)
+
+
+def test_a_fit_that_cannot_reach_the_tolerance_warns_that_the_interval_omits_the_bias():
+    with pytest.warns(RuntimeWarning, match="finite-eps bias"):
+        plateau_scaling(depths=[2], inits=["aligned"], scales=[1e-5, 1e-4, 1e-3], seeds=2, **LOCAL)
