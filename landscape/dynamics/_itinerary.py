@@ -89,6 +89,20 @@ def default_min_dwell(net):
     return 1.0 / (h * s1 ** (2.0 - 2.0 / h)) if s1 > 0 else np.inf
 
 
+def _one_run(traj, selectors, function):
+    """``traj`` checked to be a trajectory dataset, narrowed by ``selectors`` to a single run."""
+    from ..io import check_dataset
+
+    check_dataset(traj)
+    if traj.attrs["landscape_kind"] != "trajectory":
+        raise LandscapeValueError(f"traj must be a trajectory dataset; got kind {traj.attrs['landscape_kind']!r}.")
+    if selectors:
+        traj = traj.isel(selectors)
+    if "run" in traj.dims:
+        raise LandscapeValueError(f"traj holds a batch of runs; pick one, e.g. {function}(ds, run=0).")
+    return traj
+
+
 def itinerary(traj, net=None, *, distance=DEFAULT_DISTANCE, loss_tolerance=DEFAULT_LOSS_TOLERANCE, min_dwell=None,
               **selectors):
     """The critical sets a trajectory visits, in order, with arrival and departure times.
@@ -170,16 +184,10 @@ def itinerary(traj, net=None, *, distance=DEFAULT_DISTANCE, loss_tolerance=DEFAU
     """
     import xarray as xr
 
-    from ..io import check_dataset, network_of
+    from ..io import network_of
     from ..io._schema import FORMAT_VERSION, annotate, network_attrs
 
-    check_dataset(traj)
-    if traj.attrs["landscape_kind"] != "trajectory":
-        raise LandscapeValueError(f"traj must be a trajectory dataset; got kind {traj.attrs['landscape_kind']!r}.")
-    if selectors:
-        traj = traj.isel(selectors)
-    if "run" in traj.dims:
-        raise LandscapeValueError("traj holds a batch of runs; pick one, e.g. itinerary(ds, run=0).")
+    traj = _one_run(traj, selectors, "itinerary")
     why = ("visits are to the critical sets Sigma_S of the quadratic loss (spec 3.1); for any loss the trajectory's "
            "singular_values variable is the singular-value itinerary (see singular_value_times)")
     if net is None:
@@ -305,15 +313,7 @@ def singular_value_times(traj, fraction=0.5, *, level=None, **selectors):
     >>> bool(times[0] < times[1] < times[2])
     True
     """
-    from ..io import check_dataset
-
-    check_dataset(traj)
-    if traj.attrs["landscape_kind"] != "trajectory":
-        raise LandscapeValueError(f"traj must be a trajectory dataset; got kind {traj.attrs['landscape_kind']!r}.")
-    if selectors:
-        traj = traj.isel(selectors)
-    if "run" in traj.dims:
-        raise LandscapeValueError("traj holds a batch of runs; pick one, e.g. singular_value_times(ds, run=0).")
+    traj = _one_run(traj, selectors, "singular_value_times")
     fraction = check_positive_float(fraction, name="fraction", upper=1.0)
     sv = traj["singular_values"].values
     t = traj["time"].values

@@ -98,8 +98,7 @@ def test_auto_keeps_the_compiled_method_for_the_quadratic_loss():
 def test_compiled_kernel_refuses_a_non_quadratic_problem(kind):
     from landscape.dynamics import FlowProblem
 
-    pytest.importorskip("numba")
-    from landscape.dynamics._jit import integrate_jit
+    from landscape.dynamics._jit import integrate_jit  # numba is a declared dependency: never skipped
 
     net = make_net(kind, [3, 4, 2], 0)
     theta = np.zeros((1, net.n_params))
@@ -212,7 +211,6 @@ def test_singular_value_times_for_cross_entropy_and_the_quadratic_reference():
 
 
 def test_sweep_runs_a_logistic_network():
-    pytest.importorskip("dask")
     rng = np.random.default_rng(0)
     X = rng.normal(size=(3, 20))
     net = ls.LinearNetwork.from_data(X, np.sign(X[0] + 0.1), [4], loss="logistic")
