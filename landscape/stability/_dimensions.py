@@ -601,13 +601,92 @@ def _project_critical(net, theta0, c, eps):
     return res.x
 
 
+def _root_near(net, theta0, scale, max_move, max_iter=60, P_zero=False):
+    """A critical point near theta0 by minimum-norm Gauss-Newton steps, or None.
+
+    The equations are ``grad L = 0``, and with ``P_zero`` also ``P = W_h ... W_1 = 0``
+    (true on the whole critical set near an origin: a critical end-to-end matrix there is
+    ``Sigma_S`` with only zero modes; without it, a start displaced along a degenerate
+    normal direction, e.g. a path reading ``ker Sigma`` where ``grad L ~ |x|^(2h-1)``,
+    already passes for a root and would be counted as tangent). Each step is the
+    least-squares step of smallest norm (relative cutoff 1e-10): no move along the
+    common null space, so the root found is close to the foot of theta0 on the critical
+    set. None if the iterate moves more than ``max_move`` from theta0 or does not converge.
+    """
+    from ..core import kernels
+
+    def equations(q):
+        g = _grad(net, q)
+        if not P_zero:
+            return g, None
+        W = net.unflatten(q)
+        return np.concatenate([g, kernels.end_to_end(W).ravel()]), W
+
+    q = theta0.copy()
+    for _ in range(max_iter):
+        F, W = equations(q)
+        if np.linalg.norm(F) <= 1e-14 * scale:
+            return q
+        J = _hessian(net, q)
+        if P_zero:
+            J = np.vstack([J, kernels.end_to_end_jacobian(W)])
+        q = q - np.linalg.lstsq(J, F, rcond=1e-10)[0]
+        if np.linalg.norm(q - theta0) > max_move:
+            return None
+    return q if np.linalg.norm(equations(q)[0]) <= 1e-10 * scale else None
+
+
+def _local_dimension(net, p, scale, tol, delta=1e-3, P_zero=False):
+    """Local dimension of the critical set at its point p (the numerical rank of nearby roots).
+
+    Roots are sought from ``p + delta k_j`` for each vector ``k_j`` of an orthonormal basis
+    of ``ker H(p)`` (the tangent space T of the critical set lies there: ``H(p) t = 0`` on
+    it); a root lies in ``p + T + O(delta^2)``, so the differences ``(q_j - p) / delta``
+    are the projections of the ``k_j`` on T up to ``O(delta)``: singular values 1 on T
+    and near 0 across. This does not over-count where the critical set is not
+    Morse-Bott at p (Hessian nullity larger than the set's dimension), which the nullity
+    alone does.
+
+    Returns
+    -------
+    int
+        The dimension (singular values at least 0.3), or -1 if a root is not found or a
+        singular value lies between 0.1 and 0.3 (no clean gap).
+    """
+    lam, Q = np.linalg.eigh(_hessian(net, p))
+    K = Q[:, np.abs(lam) <= _band(lam, tol)]
+    k = K.shape[1]
+    if k == 0:
+        return 0
+    step = delta * max(1.0, float(np.linalg.norm(p)))
+    diffs = []
+    for j in range(k):
+        q = _root_near(net, p + step * K[:, j], scale, 20 * step, P_zero=P_zero)
+        if q is None:
+            return -1
+        diffs.append((q - p) / step)
+    sv = np.linalg.svd(np.array(diffs), compute_uv=False)
+    if np.any((sv > 0.1) & (sv < 0.3)):
+        return -1
+    return int(np.sum(sv >= 0.3))
+
+
 def critical_dimension_measured(net, W_star, *, n_samples=6, eps=None, tol=1e-8, rng=0):
     """Local dimension of the critical set through W*, measured by sampling it at distance eps.
+
+    Critical points at distance ``eps`` from ``W*`` are found by Levenberg-Marquardt on
+    ``(grad L, (|theta - W*|^2 - eps^2) / eps) = 0`` from random null directions of the
+    Hessian at ``W*``; at each, the local dimension of the critical set is the numerical
+    rank of the roots found around it (:func:`_local_dimension`, not the Hessian nullity,
+    which over-counts at points where the critical set is not Morse-Bott). The local
+    dimension at ``W*`` is the largest (the dimension is upper semicontinuous; a sample
+    lands on the largest stratum through ``W*`` from an open set of starts).
 
     Returns
     -------
     (int, list of int)
-        The largest Hessian nullity among the critical points found, and every nullity.
+        The largest local dimension among the critical points found (-1 if none), and each
+        sample's (-1 where its gap was not clean).
     """
     rng = check_rng(rng)
     layers = net.layers(W_star, name="W_star")
@@ -619,15 +698,18 @@ def critical_dimension_measured(net, W_star, *, n_samples=6, eps=None, tol=1e-8,
         return 0, []
     L0 = net.loss(layers)
     scale = max(1.0, float(np.sum(net.sigma**2)))
+    origin = not np.any(c)
     found = []
-    for _ in range(n_samples):
+    for _ in range(4 * n_samples):  # until n_samples clean samples
+        if sum(d >= 0 for d in found) >= n_samples:
+            break
         v = K @ rng.standard_normal(K.shape[1])
         p = _project_critical(net, c + eps * v / np.linalg.norm(v), c, eps)
-        if np.linalg.norm(_grad(net, p)) > 1e-9 * scale or abs(net.loss(net.unflatten(p)) - L0) > 1e-9 * scale:
+        p = _root_near(net, p, scale, 0.5 * eps, max_iter=200, P_zero=origin)  # LM stalls on degenerate directions
+        if p is None or abs(net.loss(net.unflatten(p)) - L0) > 1e-9 * scale:
             continue
-        mu = np.linalg.eigvalsh(_hessian(net, p))
-        found.append(int(np.sum(np.abs(mu) <= _band(mu, tol))))
-    return (max(found) if found else -1), found
+        found.append(_local_dimension(net, p, scale, tol, P_zero=origin))
+    return max(found, default=-1), found
 
 
 # ----------------------------------------------------------------------------- public
@@ -734,47 +816,67 @@ def manifold_dimensions(net, W_star, *, measure="auto", tol=1e-8, n_critical_sam
         u, s, crit, source = neg, pos, max(orbit, -1), "bounds"
         sources = {"unstable": "bounds", "stable": "bounds", "critical": "bounds"}
     else:
-        with _small_blas():
-            crit, nulls = critical_dimension_measured(net, layers, n_samples=n_critical_samples, tol=tol, rng=rng)
-        crit = max(crit, orbit)
-        details["critical_samples"] = nulls
+        eq = _balanced_equivalent(net, layers, tol) if h >= 3 and not balanced else None
+        if eq is not None:  # an invertible-gauge image of a balanced point: the same critical set, mapped
+            details["balanced_equivalent"] = eq
         sources = {"critical": "measured"}
+        crit = -1
         u = s = None
+        if (not (balanced or eq is not None)) or not S or h <= 2:
+            with _small_blas():
+                crit, nulls = critical_dimension_measured(net, layers if eq is None else eq,
+                                                          n_samples=n_critical_samples, tol=tol, rng=rng)
+            crit = max(crit, orbit) if crit >= 0 else crit
+            details["critical_samples"] = nulls
         if crit == zero and h <= 2:  # depth 2: the critical set is a manifold of dimension = nullity
             morse_bott = True
             u, s, source = neg, pos, "hessian"
             sources.update(unstable="hessian", stable="hessian")
-        elif balanced:
+        elif balanced or eq is not None:
             with _small_blas():
                 red = _reduced_blow_up(net, S, tol, n_critical_samples, rng)
             details["reduced"] = red
             if red["status"] != "trivial" and red["critical"] >= 0 and S:
                 # critical set = (null directions outside the reduced block) x (reduced critical set at 0)
                 crit = zero - red["n_params"] + red["critical"]
-            details["blow_up_pieces"] = red["pieces"]
-            if red["status"] == "trivial":  # no reduced block: every null direction is tangent to the critical set
-                morse_bott = True
-                u, s, source = neg, pos, "hessian"
-                sources.update(unstable="hessian", stable="hessian")
-            elif red["status"] == "decided":
-                u, s = neg + red["unstable"], pos + red["stable"]
-                sources.update(unstable="blow_up", stable="blow_up")
-                source = "blow_up"
-            elif red["status"] in ("kernel", "zero_reduced"):  # unstable decided; stable: lower bound
-                u, s = neg + red["unstable"], pos + max(red["pieces"]["stable"].values(), default=0)
-                sources.update(unstable="blow_up", stable="bounds")
-                source = "bounds"
-                undecided = red["status"]
+            elif red["status"] == "trivial":
+                crit = zero
+            if eq is not None:
+                # the flow is not equivariant under invertible gauges: the degenerate directions at
+                # W* are not those at the balanced point; unstable/stable stay bounds (below)
+                undecided = "unbalanced"
             else:
-                undecided = red["status"]
+                details["blow_up_pieces"] = red["pieces"]
+                if red["status"] == "trivial":  # no reduced block: every null direction is tangent to the critical set
+                    morse_bott = True
+                    u, s, source = neg, pos, "hessian"
+                    sources.update(unstable="hessian", stable="hessian")
+                elif red["status"] == "decided":
+                    u, s = neg + red["unstable"], pos + red["stable"]
+                    sources.update(unstable="blow_up", stable="blow_up")
+                    source = "blow_up"
+                elif red["status"] in ("kernel", "zero_reduced"):  # unstable decided; stable: lower bound
+                    u, s = neg + red["unstable"], pos + max(red["pieces"]["stable"].values(), default=0)
+                    sources.update(unstable="blow_up", stable="bounds")
+                    source = "bounds"
+                    undecided = red["status"]
+                else:
+                    undecided = red["status"]
         else:
-            undecided = "unbalanced"
+            scal = _scalar_reduced(net, layers, tol) if h >= 3 else None
+            if scal is not None and min(scal) >= 0:
+                u, s = neg + scal[0], pos + scal[1]
+                source = "blow_up"
+                sources.update(unstable="blow_up", stable="blow_up")
+                details["reduction"] = "scalar zero weights"
+            else:
+                undecided = "unbalanced"
         if u is None:  # lower bounds: the Hessian counts, plus one where a characteristic ray escapes
             source = "bounds"
             sources.update(unstable="bounds", stable="bounds")
             rays = [T for T in _mode_subsets(net, S, 1)]
-            u = neg + int(bool(rays) and characteristic_direction(net, layers, rays[0]) is not None)
-            s = pos + int(bool(rays) and characteristic_direction(net, layers, rays[0], negative=True) is not None)
+            u = neg + int(bool(rays) and _invariant_ray(net, layers, rays[0], False))
+            s = pos + int(bool(rays) and _invariant_ray(net, layers, rays[0], True))
     if undecided:
         details["open"] = undecided
     mu = ms = -1
@@ -809,6 +911,95 @@ def _is_balanced(net, layers, tol):
                 max(float(np.abs(w).max(initial=0.0)) ** 2 for w in layers))
     return all(np.abs(layers[i + 1].T @ layers[i + 1] - layers[i] @ layers[i].T).max(initial=0.0) <= 1e3 * tol * scale
                for i in range(len(layers) - 1))
+
+
+def _invariant_ray(net, layers, T, negative, alpha=1e-2):
+    """Whether the characteristic ray of T through unused units exists at W* and the flow keeps it.
+
+    Along a ray through units that W* neither reads nor writes, ``P(W* + a x) = P* + a^h
+    P_x`` exactly; the ray is a flow line leaving (negative=False: the loss falls) or
+    entering W* only if the field there is parallel to x (checked at ``a = alpha``,
+    relative 1e-8), which fails where W* writes the ray's output mode through a dead path.
+    Only then does the ray add one to the lower bound.
+    """
+    x = characteristic_direction(net, layers, T, negative=negative)
+    if x is None:
+        return False
+    c = net.flatten(layers)
+    g = _grad(net, c + alpha * x)
+    gn = float(np.linalg.norm(g))
+    if gn == 0.0:
+        return False
+    along = float(g @ x)
+    return bool(np.linalg.norm(g - along * x) <= 1e-8 * gn and (along < 0) != negative)
+
+
+def _balanced_equivalent(net, layers, tol):
+    """A balanced critical point on the invertible-gauge (GL) orbit of ``layers``, or None.
+
+    The critical set is GL invariant (``L(G . W) = L(W)`` for every W), so its local
+    dimension at ``W*`` equals that at any gauge image. The point is aligned by
+    :func:`~landscape.stability.recover_alignment` (orthogonal or invertible gauges); on
+    the aligned point every thread from an input to an output is rescaled by a diagonal
+    gauge to equal magnitudes ``|p|^(1/h)`` (p its product, the sign on the last layer).
+    None where that fails: no alignment, or a nonzero entry on a thread that does not run
+    from input to output (a dead path: no gauge removes it).
+    """
+    from ._align import align
+
+    found = align(net, layers)
+    if found is None:
+        return None
+    M = [w.copy() for w in found.layers]
+    h = net.depth
+    used = 0
+    for k in range(net.widths[0]):
+        path, v = [], k
+        for i in range(h):
+            rows = np.flatnonzero(M[i][:, v])
+            if rows.size == 0:
+                break
+            path.append((i, int(rows[0]), v))
+            v = int(rows[0])
+        if len(path) < h:
+            continue
+        prod = float(np.prod([M[i][u, w] for i, u, w in path]))
+        mag = abs(prod) ** (1.0 / h)
+        for i, u, w in path:
+            M[i][u, w] = mag
+        i, u, w = path[-1]
+        M[i][u, w] = np.sign(prod) * mag
+        used += h
+    if used != sum(int(np.count_nonzero(w)) for w in M):
+        return None  # a nonzero entry off every input-output thread: a dead path
+    if not _is_balanced(net, M, tol):
+        return None
+    scale = max(1.0, float(np.sum(net.sigma ** 2)))
+    if np.linalg.norm(_grad(net, net.flatten(M))) > 1e-8 * scale:
+        return None
+    return M
+
+
+def _scalar_reduced(net, layers, tol):
+    """Unstable and stable dimensions of a scalar critical point with >= 3 zero weights, or None.
+
+    With zero weights Z (``|Z| >= 3``) and the others fixed, the zero weights form a scalar
+    network of depth ``|Z|`` at its origin with target ``sigma * prod_{i not in Z} w_i``;
+    the fixed weights move at the rate ``prod_Z w ~ r^|Z|`` (along the critical set, which
+    holds every point with two zero weights), so the sets are those of the reduced origin
+    (:func:`origin_blow_up`): 1 and 1 where the reduced target is not 0.
+    """
+    from ..core import LinearNetwork
+
+    if any(d != 1 for d in net.widths):
+        return None
+    w = np.array([float(x.ravel()[0]) for x in layers])
+    zero = np.abs(w) <= tol * max(1.0, float(np.abs(w).max(initial=0.0)))
+    if zero.sum() < 3 or zero.all():
+        return None
+    target = abs(float(net.sigma[0]) * float(np.prod(w[~zero])))
+    red = origin_blow_up(LinearNetwork([1] * (int(zero.sum()) + 1), target), tol)
+    return red["unstable"], red["stable"]
 
 
 def _reduced_blow_up(net, S, tol, n_critical_samples=6, rng=0):
