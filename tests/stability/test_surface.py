@@ -408,6 +408,40 @@ def test_blow_up_surface_at_an_orthogonally_gauged_strict_saddle_is_invariant():
     assert np.allclose(np.sort(ds["loss"].values), np.sort(ref["loss"].values), atol=1e-12)
 
 
+def _verifier_orthogonal(n, rng):
+    Q, R = np.linalg.qr(rng.standard_normal((n, n)))
+    return Q * np.sign(np.diag(R))
+
+
+@pytest.mark.parametrize("subset, seed", [([2], 5), ([1], None)])
+def test_blow_up_at_a_rounded_aligned_point_is_not_stiff(subset, seed):
+    # (2,3,3,3,2), sigma = (2, 1): an order-4 escape (field ~ radius^3 on ring 0). The aligned point
+    # recovered from the seed-5 orthogonal gauge image has entries 1 +- 1 ulp, and the S = {1}
+    # representative entries 2^(1/4) whose 4th power is not 2 in floating point: the field at the
+    # growth centre is ~1e-16, not 0. Its stable normal directions are stiff in arc length and
+    # the orbit shots ran out of SHOT_BUDGET (BudgetExceededError) before the centre's rounding
+    # residual was removed from the integrated field.
+    net = ls.LinearNetwork([2, 3, 3, 3, 2], [2.0, 1.0])
+    W = ls.representative(net, subset)
+    if seed is None:
+        Wg = W
+    else:
+        rng = np.random.default_rng(seed)
+        Wg = ls.gauge(net, W, [_verifier_orthogonal(3, rng) for _ in range(3)])
+    centre = ls.stability.recover_alignment(net, Wg).layers
+    assert np.abs(net.flatten(net.gradient(centre))).max() > 0  # the case: not an exact zero of the field
+    ds = ls.manifold_surface(net, Wg, "unstable", max_distance=0.5, max_vertices=600)
+    assert ds.attrs["start"] == "blow_up" and ds.attrs["frame"] == ("W_star" if seed is None else "aligned")
+    assert ds.attrs["invariance_violations"] == 0 and ds.attrs["loss_order_violations"] == 0
+    assert ds["conserved_deviation"].values.max() < 1e-9
+    if seed is not None:  # the gauge image of the surface at the (exact) aligned point W
+        ref = ls.manifold_surface(net, W, "unstable", max_distance=0.5, max_vertices=600)
+        assert ds.sizes["vertex"] == ref.sizes["vertex"]
+        rg = np.sort(np.linalg.norm(ds["points"].values - net.flatten(Wg), axis=1))
+        rr = np.sort(np.linalg.norm(ref["points"].values - net.flatten(W), axis=1))
+        assert np.allclose(rg, rr, atol=1e-9)
+
+
 def test_blow_up_at_a_non_orthogonally_gauged_point_is_refused():
     net = ls.LinearNetwork([2, 3, 3, 2], [2.0, 1.0])
     rng = np.random.default_rng(3)
