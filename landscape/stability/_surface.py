@@ -84,13 +84,14 @@ warned about (``RuntimeWarning``).
 
 from __future__ import annotations
 
+import numbers
 import time
 
 import numpy as np
 
-from .._validation import check_int, check_positive_float
+from .._validation import check_int, check_positive_float, describe
 from ..core import kernels
-from ..errors import LandscapeValueError
+from ..errors import LandscapeTypeError, LandscapeValueError
 from ..losses import require_quadratic
 
 __all__ = ["manifold_surface"]
@@ -1010,6 +1011,8 @@ def manifold_surface(net, W_star, kind="unstable", directions=None, *, radius=1e
         Limits of the adapted ``Delta`` (default ``delta / 16`` and ``2 delta``).
     loss_level : float, optional
         Orbits stop at this loss (``W^u``: when the loss falls to it; ``W^s``: rises to it).
+        Must be finite and below (``W^u``) or above (``W^s``) ``L(W_star)``; None: no loss level.
+        Every float argument is checked finite (NaN and infinities are refused, naming the argument).
     max_vertices : int, default=5000
         Growth stops after the ring that reaches this many vertices.
     max_rings : int, default=500
@@ -1107,7 +1110,13 @@ def manifold_surface(net, W_star, kind="unstable", directions=None, *, radius=1e
         raise LandscapeValueError(f"radius (the start circle) must be smaller than max_distance; got radius = {radius:g} "
                                   f">= max_distance = {max_distance:g}.")
     if loss_level is not None:
+        if isinstance(loss_level, (bool, np.bool_)) or not isinstance(loss_level, numbers.Real):
+            raise LandscapeTypeError(f"loss_level must be a real number (a loss value) or None; got "
+                                     f"{describe(loss_level)}.")
         loss_level = float(loss_level)
+        if not np.isfinite(loss_level):  # NaN compares false: every orbit stopped at once, 'stalled'
+            raise LandscapeValueError(f"loss_level must be a finite number (a loss value) or None for no loss "
+                                      f"level; got {loss_level!r}.")
     layers = net.layers(W_star, name="W_star")
     q = require_critical(net, layers, tol=tol, name="W_star")
     if loss_level is not None:

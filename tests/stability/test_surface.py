@@ -247,6 +247,27 @@ def test_bad_arguments_are_named():
                                                                   np.zeros((1, 2))], start="eigenspace")
 
 
+@pytest.mark.parametrize("name", ["loss_level", "radius", "delta", "max_distance", "min_spacing", "max_spacing",
+                                  "angle_min", "angle_max", "delta_min", "delta_max", "rtol", "tol"])
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+def test_non_finite_float_arguments_are_refused_by_name(name, value):
+    # loss_level = NaN was accepted: every orbit 'stalled' at once (NaN compares false) and a
+    # 65-vertex surface came back with attrs loss_level = nan (found by an independent check)
+    net = ls.LinearNetwork([2, 3, 2], [2.0, 1.0])
+    W = ls.representative(net, [2])
+    with pytest.raises(LandscapeValueError, match=rf"^{name} must be a finite number"):
+        ls.manifold_surface(net, W, "unstable", **{"max_distance": 0.2, name: value})
+
+
+def test_loss_level_must_be_a_real_number():
+    from landscape.errors import LandscapeTypeError
+
+    net = ls.LinearNetwork([1, 2, 1], S121)
+    for bad in ("0.5", True, [0.5]):
+        with pytest.raises(LandscapeTypeError, match="loss_level must be a real number .* or None; got"):
+            ls.manifold_surface(net, ls.representative(net, []), "unstable", loss_level=bad)
+
+
 @pytest.mark.parametrize("widths", [[2, 3, 4, 2], [3, 2, 5, 3, 1], [1, 4, 1]])
 def test_projection_onto_the_conserved_level_set_dense_equals_matrix_free(widths):
     from landscape.stability._surface import _conserved_projector
