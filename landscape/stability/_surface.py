@@ -27,7 +27,8 @@ level sets on global (un)stable manifolds of vector fields*, SIAM J. Appl. Dyn. 
   1.5 (up to ``delta_max``);
 * consecutive rings are stitched into triangles by the ring positions of the new points;
   points that stopped (loss level or critical set reached) are kept, frozen, in later
-  rings (triangles with a repeated vertex are dropped).
+  rings (triangles with a repeated vertex are dropped). The mesh is consistently oriented: the
+  fan and every strip are wound alike, so each interior edge is used once in each direction.
 
 Start. Where the Hessian has at least two eigenvalues of the wanted sign (negative for
 ``W^u``, positive for ``W^s``), ring 0 is the circle of radius ``radius`` in the span of
@@ -433,7 +434,10 @@ class _Grower:
         self.n_vertices = 1 + ring0.shape[0]
         m0 = ring0.shape[0]
         ids = 1 + np.arange(m0)
-        self.triangles = [np.column_stack([np.zeros(m0, dtype=int), ids, np.roll(ids, -1)])]
+        # the fan (W*, i + 1, i): wound like the strips, which run ring edges i -> i + 1 on their
+        # inner side and i + 1 -> i on their outer side (see _stitch), so that every interior edge
+        # is used once in each direction (a consistently oriented mesh)
+        self.triangles = [np.column_stack([np.zeros(m0, dtype=int), np.roll(ids, -1), ids])]
         rad = ring0 - centre
         self.ring = {"X": ring0, "vid": ids, "frozen": np.zeros(m0, dtype=bool),
                      "radial": rad / np.linalg.norm(rad, axis=1, keepdims=True), "geo": self.geo[1].copy()}

@@ -109,6 +109,44 @@ def test_mesh_is_a_triangulated_disk(request, which):
     assert np.degrees(np.arccos(cos)).min() > 3.0
 
 
+def _directed_edge_counts(tri):
+    counts = {}
+    for t in tri:
+        for e in ((t[0], t[1]), (t[1], t[2]), (t[2], t[0])):
+            e = (int(e[0]), int(e[1]))
+            counts[e] = counts.get(e, 0) + 1
+    return counts
+
+
+@pytest.fixture(scope="module")
+def strict_saddle_232():
+    net = ls.LinearNetwork([2, 3, 2], [2.0, 1.0])
+    return net, ls.manifold_surface(net, ls.representative(net, [2]), "unstable", max_distance=0.1)
+
+
+@pytest.mark.parametrize("which, kind", [("disk", None), ("plane", None), ("strict_saddle_232", None),
+                                         ("degenerate", "unstable"), ("degenerate", "stable")])
+def test_mesh_is_consistently_oriented(request, which, kind):
+    # every directed edge is used at most once, and every interior edge (two triangles) once in
+    # each direction; the ring-0 fan was wound like the first strip (63 ring-0 edges used twice
+    # in the same direction on the (2,3,2) saddle, found by an independent check)
+    _, ds = request.getfixturevalue(which)
+    ds = ds if kind is None else ds[kind]
+    tri = ds["triangles"].values
+    counts = _directed_edge_counts(tri)
+    assert max(counts.values()) == 1
+    undirected = {}
+    for a, b in counts:
+        undirected[(min(a, b), max(a, b))] = undirected.get((min(a, b), max(a, b)), 0) + 1
+    interior = [e for e, c in undirected.items() if c == 2]
+    assert len(interior) > 3 * ds.sizes["vertex"] // 2  # a triangulated disk: most edges are interior
+    assert all(counts.get((a, b)) == 1 and counts.get((b, a)) == 1 for a, b in interior)
+    # the fan at W* is part of it: each edge from vertex 0 runs out in one triangle and back in the next
+    fan = tri[np.any(tri == 0, axis=1)]
+    assert len(fan) == np.count_nonzero(ds["ring"].values == 0) - 1  # ring 0 holds W* and the start circle
+    assert all(counts.get((0, v)) == 1 and counts.get((v, 0)) == 1 for v in np.unique(fan[fan != 0]))
+
+
 def test_every_121_stable_vertex_flows_forward_to_the_saddle(plane):
     net, ds = plane
     P = ds["points"].values[1:]
