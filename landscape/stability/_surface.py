@@ -64,8 +64,15 @@ must be an exact zero of the integrated field: an aligned point recovered from a
 to ``sigma`` has ``|F| ~ 1e-16`` there, which seeds the stable normal directions, stiff in arc
 length (rate ``mu / |F|``); the field's residual at the centre is subtracted from the
 integrated field (it lies far below the integrator's tolerance). Under a non-orthogonal gauge the
-flow is not equivariant: a blow-up start there is refused (an eigenspace start at ``W*``
-itself is unaffected).
+flow is not equivariant, so the surface is grown at ``W*`` itself (frame ``"general_gauge"``;
+an eigenspace start is unaffected). A blow-up start there uses the escape arcs of ``W*``
+itself, and is grown only where the affine coordinate slice through ``W*`` spanned by the
+start circle is invariant (checked at random points of the slice; the other parameters are
+held at ``W*``'s values): e.g. beside a dead path (a hidden unit fed by ``W_i`` that feeds
+nothing, a shear of the aligned point), where the escape arc does not touch the dead unit.
+Unconfined, rounding (of the projection onto the conserved level set) excited the fast
+direction: at (2,3,3,3,2), S = {2}, with the dead path ``W_1[2,1] = 0.5, W_2[2,2] = 0.7`` the
+mesh met the flow at 1.28 rad. Elsewhere the blow-up start at such a point is refused.
 
 Refusals. Start directions (given or built) must lie in the wanted set: at
 ``W* + r d(phi)`` (``r = radius / 10``) the field of the set's flow points away from ``W*``
@@ -120,7 +127,7 @@ class _ArcFlow:
         self.floor = float(floor)
         self.nfev = 0
         self.njev = 0
-        self.mask_out = None  # parameters held at 0 (an exact invariant coordinate subspace), or None
+        self.mask_out = None  # parameters held at W*'s values (an exact invariant coordinate slice), or None
         self.offset = None  # the field's rounding residual at the growth centre, subtracted (or None)
         self.budget = None  # field evaluations (rows) allowed in the current shot, or None
         self.shot_nfev = 0
@@ -415,6 +422,7 @@ class _Grower:
         F_c, _ = self.flow.raw(centre[None, :])
         self.flow.offset = F_c[0] if np.any(F_c) else None
         self.mask_out = mask_out
+        self.held = None if mask_out is None else centre[mask_out]
         self.project = _conserved_projector(net, centre) if conserve else None
         self.crit = crit
         self.rtol = rtol
@@ -487,7 +495,7 @@ class _Grower:
         if self.project is not None:
             starts = self.project(starts)
         if self.mask_out is not None:
-            starts[:, self.mask_out] = 0.0
+            starts[:, self.mask_out] = self.held
         self.n_orbits += s.size
         Y, code, _ = _exits(self.flow, starts, p, delta, self.crit, self.loss_level, self.kind, self.rtol)
         g = np.einsum("ij,ij->i", Y - p, t)
@@ -879,18 +887,25 @@ def _second_order_start(net, centre, layers, d1, d2, kind, tol):
                         + np.cos(phi) * np.sin(phi) * coef[(0, 1)])
 
 
-def _invariant_support(net, centre, circle, n_probe=4):
+def _invariant_support(net, centre, circle, n_probe=4, through_centre=False):
     """Restrict the growth to the smallest coordinate subspace holding W*, the start circle and its orbits.
 
     The support of ``W*`` and of the circle's directions (entries above 1e-12 of their
     largest) spans a coordinate subspace; where the field at random points of it has no
     component outside it (checked at ``n_probe`` points, relative 1e-12), the subspace is
     invariant and the growth is confined to it exactly (the field outside is set to 0).
-    Returns the (cleaned) circle and the boolean mask of the parameters held at 0, or None.
+    With ``through_centre`` the support is the circle's alone and the candidate is the affine
+    slice through W* (the other parameters held at W*'s values, random points of the slice
+    probed): finer, and invariant at points the coordinate subspace of W* is not, e.g. where
+    a dead path (a unit fed by W_i that feeds nothing) sits beside the escape arc.
+    Returns the (cleaned) circle and the boolean mask of the parameters held at W*'s values
+    (0 without ``through_centre``), or None.
     """
     phis = np.linspace(0.0, 2 * np.pi, 13)[:-1]
     D = np.array([circle(p) for p in phis])
-    supp = (np.abs(centre) > 0) | np.any(np.abs(D) > 1e-12 * np.abs(D).max(axis=1, keepdims=True), axis=0)
+    supp = np.any(np.abs(D) > 1e-12 * np.abs(D).max(axis=1, keepdims=True), axis=0)
+    if not through_centre:
+        supp |= np.abs(centre) > 0
     if supp.all():
         return circle, None
     rng = np.random.default_rng(0)
@@ -1047,7 +1062,8 @@ def manifold_surface(net, W_star, kind="unstable", directions=None, *, radius=1e
         every parameter used, ``n_rings``, ``stop_reason``, ``tangency_angle_max``,
         ``tangency_angle_median``, ``conserved_deviation_max``, ``frame`` (``"W_star"``,
         ``"aligned"``: grown at the aligned point and mapped back by an orthogonal gauge,
-        ``"general_gauge"``), ``start_order`` (1 or 2), ``loss_order_tolerance``,
+        ``"general_gauge"``: a non-orthogonal gauge image, grown at ``W_star`` itself),
+        ``start_order`` (1 or 2), ``loss_order_tolerance``,
         ``loss_order_violations``, ``loss_order_excess_max``, ``invariance_threshold``,
         ``invariance_violations``, ``wall_time``.
 
@@ -1055,8 +1071,9 @@ def manifold_surface(net, W_star, kind="unstable", directions=None, *, radius=1e
     ------
     LandscapeValueError
         Bad arguments; start directions outside the wanted set; a blow-up start at a
-        non-orthogonally gauged point; no start circle (with the set's dimension from
-        :func:`~landscape.stability.manifold_dimensions`).
+        non-orthogonally gauged point whose circle spans no invariant coordinate slice
+        through ``W_star`` (see the module docs, *Frame*); no start circle (with the set's
+        dimension from :func:`~landscape.stability.manifold_dimensions`).
     BudgetExceededError
         An orbit shot used more than :data:`SHOT_BUDGET` field evaluations per orbit.
 
@@ -1185,23 +1202,36 @@ def manifold_surface(net, W_star, kind="unstable", directions=None, *, radius=1e
                 raise LandscapeValueError(f"start='eigenspace' needs two Hessian eigenvalues of the {kind} sign at "
                                           f"W_star; it has {lam.size}. Use start='blow_up' or pass directions.")
             used = "blow_up"
-            if frame == "general_gauge":
-                raise LandscapeValueError(
-                    "W_star is a gauge image G_i M_i G_{i-1}^{-1} of an aligned critical point M under a "
-                    "non-orthogonal (invertible) hidden gauge, and its " + kind + " set is not second order "
-                    f"(the Hessian has {lam.size} eigenvalue(s) of the {kind} sign; two are needed for the eigenspace "
-                    "start). The gradient flow is not equivariant under non-orthogonal gauges, so the blow-up circle "
-                    "of M does not map to an invariant surface at W_star, and a blow-up at W_star itself is not "
-                    "implemented. Grow the surface at the aligned point (ls.recover_alignment(net, W_star).layers) "
-                    "or at an orthogonally gauged point.")
+            # under a non-orthogonal gauge the flow is not equivariant (M's circle does not map to an
+            # invariant surface at W_star): the blow-up is then built at W_star itself (grow_layers)
             circle, res, where = _blow_up_directions(net, grow_layers, kind, tol)
             if circle is None:
-                raise LandscapeValueError(_no_surface_message(net, layers, kind, lam.size, tol))
+                msg = _no_surface_message(net, layers, kind, lam.size, tol)
+                if frame == "general_gauge":
+                    msg += (" (W_star is G_i M_i G_{i-1}^{-1} for an aligned point M and a non-orthogonal hidden "
+                            "gauge, under which the flow is not equivariant: the blow-up was sought at W_star itself; "
+                            "M = ls.recover_alignment(net, W_star).layers is another point of the same critical set, "
+                            "whose surface is not the image of W_star's.)")
+                raise LandscapeValueError(msg)
             d1, d2 = circle(0.0), circle(np.pi / 2)
             info = {"source": "escape_arc", "order": res["order"], "coefficient": res["coefficient"],
                     "path": where}
     # an exact invariant coordinate subspace holding W* and the start circle (aligned points)
-    circle, mask_out = _invariant_support(net, gcentre, circle)
+    through_centre = frame == "general_gauge" and used == "blow_up"
+    circle, mask_out = _invariant_support(net, gcentre, circle, through_centre=through_centre)
+    if through_centre and mask_out is None:
+        raise LandscapeValueError(
+            f"W_star is not on an orthogonally aligned orbit: it is G_i M_i G_{{i-1}}^{{-1}} for an aligned point M and "
+            f"a non-orthogonal (invertible) hidden gauge (e.g. a dead path: a hidden unit fed by W_i that feeds "
+            f"nothing is a shear of M), under which the flow is not equivariant, so the surface cannot be grown at M "
+            f"and mapped back. Its {kind} set is not second order (the Hessian has {lam.size} eigenvalue(s) of the "
+            f"{kind} sign; two are needed for the eigenspace start), so the start is the blow-up circle of W_star's "
+            f"own escape arcs (path {where}), and growth from it is reliable only when confined to the coordinate "
+            f"slice through W_star spanned by the circle (elsewhere rounding, e.g. of the projection onto the "
+            f"conserved level set, excites the fast escape directions and the mesh leaves the set); here the field "
+            f"at points of that slice leaves it. Pass two directions of the {kind} set (directions=...), or grow "
+            f"the surface of the aligned point ls.recover_alignment(net, W_star).layers (another point of the same "
+            f"critical set: its surface is not the image of W_star's).")
     d1, d2 = circle(0.0), circle(np.pi / 2)
     # the start must lie in the wanted set: the field at W* + r d(phi) tangent to the start
     # plane / cone and pointing away from W* (W^u: the flow; W^s: the reversed flow)
@@ -1217,12 +1247,12 @@ def manifold_surface(net, W_star, kind="unstable", directions=None, *, radius=1e
     if second is not None:
         ring0 += radius**2 * np.array([second(p) for p in phis])
         if mask_out is not None:
-            ring0[:, mask_out] = 0.0
+            ring0[:, mask_out] = gcentre[mask_out]
     conserve = bool(conserve)
     if conserve and net.depth > 1:
         ring0 = _conserved_projector(net, gcentre)(ring0)
         if mask_out is not None:
-            ring0[:, mask_out] = 0.0
+            ring0[:, mask_out] = gcentre[mask_out]
 
     # floor of the arc-length field and the critical-set threshold: far below the field on ring 0
     flow0 = _ArcFlow(net, 1, 0.0)

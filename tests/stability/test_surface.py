@@ -505,7 +505,54 @@ def test_blow_up_at_a_non_orthogonally_gauged_point_is_refused():
     net = ls.LinearNetwork([2, 3, 3, 2], [2.0, 1.0])
     rng = np.random.default_rng(3)
     Wg = ls.gauge(net, ls.representative(net, [2]), [np.eye(3) + 0.4 * rng.standard_normal((3, 3)) for _ in range(2)])
-    with pytest.raises(LandscapeValueError, match="non-orthogonal .* hidden gauge.* not equivariant"):
+    # dense: W_star has no escape arc of its own (the blow-up is sought at W_star itself)
+    with pytest.raises(LandscapeValueError, match="no escape arc.*non-orthogonal hidden gauge, under which the flow "
+                                                  "is not equivariant: the blow-up was sought at W_star itself"):
+        ls.manifold_surface(net, Wg, "unstable", max_distance=0.3)
+
+
+def test_blow_up_at_a_dead_path_grows_at_w_star_itself():
+    # (2,3,3,2), sigma = (2, 1), S = {2} with W_1[2,1] = 0.6: input 2 feeds the unused hidden unit 3,
+    # which feeds nothing (still critical). It is a shear G_1 = I + 0.6 e_3 e_1^T of the
+    # representative (a non-orthogonal gauge image), and was refused. The escape arc of W_star
+    # itself (mode 1 inserted through free units, order 3) does not touch the dead unit: the
+    # coordinate slice through W_star spanned by its circle is invariant, and the surface grows there
+    net = ls.LinearNetwork([2, 3, 3, 2], [2.0, 1.0])
+    W = [w.copy() for w in ls.representative(net, [2])]
+    W[0][2, 1] = 0.6
+    assert np.abs(net.flatten(net.gradient(W))).max() == 0.0
+    ds = ls.manifold_surface(net, W, "unstable", max_distance=0.6, delta=0.05)
+    assert ds.attrs["frame"] == "general_gauge" and ds.attrs["start"] == "blow_up" and ds.attrs["arc_order"] == 3
+    centre = net.flatten(W)
+    P = ds["points"].values
+    moved = np.flatnonzero(np.any(P != centre, axis=0))
+    assert moved.size == 5 and np.all(centre[moved] == 0.0)  # only the escape path's entries move
+    assert np.all(P[:, 5] == 0.6)  # W_1[2, 1]: the dead entry stays
+    assert ds.attrs["invariance_violations"] == 0 and np.nanmax(ds["tangency_angle"].values) < 0.02
+    assert ds["conserved_deviation"].values.max() < 1e-9
+    assert np.all(ds["loss"].values[1:] < float(net.loss(W)))
+    # backward the inserted balanced path (per-layer scale a, product a^3 < sigma_1 = 2) shrinks as
+    # da/dt = -a^2 (2 - a^3); horizon T = 1 keeps the backward growth of errors (exp(3.4 t)) small
+    T = 1.0
+    end = _flow(net, P[1:], T, -1)
+    a0 = np.linalg.norm(P[1:] - centre, axis=1) / np.sqrt(3)
+    bound = np.sqrt(3) / (1 / a0 + (2 - a0**3) * T)
+    assert np.all(np.linalg.norm(end - centre, axis=1) <= bound + 1e-6)
+    assert np.all(bound[a0 > 0.2] < 0.75 * np.sqrt(3) * a0[a0 > 0.2])
+
+
+def test_blow_up_at_a_sheared_point_off_an_invariant_slice_is_refused_with_the_reason():
+    # two shears of hidden layer 1 (W_2[0] = (1, -0.6, -0.6)): W_star's own escape circle spans no
+    # invariant coordinate slice; grown unconfined the mesh met the flow at 1.48 rad (327 vertices
+    # beyond INVARIANCE_THRESHOLD), so the start is refused, saying why and what to do
+    net = ls.LinearNetwork([2, 3, 3, 2], [2.0, 1.0])
+    G1 = np.eye(3)
+    G1[0, 1] = G1[0, 2] = 0.6
+    Wg = ls.gauge(net, ls.representative(net, [2]), [G1, np.eye(3)])
+    with pytest.raises(LandscapeValueError, match=r"(?s)non-orthogonal \(invertible\) hidden gauge.*dead path.*"
+                                                  r"not equivariant.*blow-up circle of W_star's own escape arcs.*"
+                                                  r"field at points of that slice leaves it.*directions=.*"
+                                                  r"recover_alignment"):
         ls.manifold_surface(net, Wg, "unstable", max_distance=0.3)
 
 
