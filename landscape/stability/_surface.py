@@ -968,6 +968,48 @@ def _check_start(net, centre, circle, kind, radius, source, n_phi=32):
             f"{other} set or mixing the two are refused.")
 
 
+#: largest angle (radians) between a plane of given ``directions`` and the orthogonal complement
+#: of the other set's hyperbolic eigenspace (W^u: positive Hessian eigenvalues; W^s: negative)
+DIRECTION_TILT_MAX = 1e-6
+
+
+def _untilt_directions(net, layers, d1, d2, kind, tol):
+    """Refuse given directions tilted toward the other set; remove a tilt up to :data:`DIRECTION_TILT_MAX`.
+
+    ``d1, d2`` (orthonormal, shape ``(n_params,)``) span the start plane. With ``V_c`` the Hessian
+    eigenvectors of the other set's sign (beyond the zero band ``tol max(1, |lambda|)``), the tilt
+    is ``arcsin ||V_c^T [d1 d2]||_2``: the largest angle by which a direction of the plane leaves
+    the complement of the other set's tangent space. Above DIRECTION_TILT_MAX it is refused; below,
+    the components along ``V_c`` are removed and the pair re-orthonormalised. Null directions
+    (critical set, blow-up cones) are not touched. Dense only (``n_params <= 2500``); larger
+    networks rely on the field check of :func:`_check_start` (0.2 rad).
+    """
+    if net.n_params > 2500:
+        return d1, d2
+    lam, V = np.linalg.eigh(net.hessian(layers))
+    band = tol * max(1.0, float(np.abs(lam).max()))
+    Vc = V[:, lam > band] if kind == "unstable" else V[:, lam < -band]
+    if Vc.shape[1] == 0:
+        return d1, d2
+    C = Vc.T @ np.column_stack([d1, d2])
+    tilt = float(np.arcsin(min(1.0, np.linalg.norm(C, 2))))
+    if tilt > DIRECTION_TILT_MAX:
+        other, sign = ("stable", "positive") if kind == "unstable" else ("unstable", "negative")
+        j = int(np.argmax(np.abs(C).max(axis=1)))
+        lam_c = lam[lam > band] if kind == "unstable" else lam[lam < -band]
+        raise LandscapeValueError(
+            f"directions do not lie in the {kind} set of W_star: their plane is tilted by {tilt:.3g} rad "
+            f"({np.degrees(tilt):.3g} degrees) toward the {other} set (Hessian eigenvectors of {sign} eigenvalues, "
+            f"largest component along eigenvalue {lam_c[j]:.4g}); at most DIRECTION_TILT_MAX = {DIRECTION_TILT_MAX:g} "
+            f"rad is accepted (and removed). Project the directions off those eigenvectors, or pass Hessian "
+            f"eigenvectors of the {kind} sign.")
+    d1 = d1 - Vc @ C[:, 0]
+    d1 /= np.linalg.norm(d1)
+    d2 = d2 - Vc @ C[:, 1]
+    d2 -= (d2 @ d1) * d1
+    return d1, d2 / np.linalg.norm(d2)
+
+
 def _no_surface_message(net, layers, kind, n_sign, tol):
     """The refusal where no start circle is built, with the set's dimension from ls.manifold_dimensions."""
     from ._dimensions import manifold_dimensions
@@ -1014,8 +1056,14 @@ def manifold_surface(net, W_star, kind="unstable", directions=None, *, radius=1e
     directions : sequence of 2 directions, optional
         Two directions spanning the start circle (layer lists, adjacency matrices or
         flat arrays of ``n_params``); orthonormalised; refused unless they lie in the
-        wanted set (eigenspace of the wanted sign or blow-up cone, see the module docs). Default: the two leading Hessian
-        eigenvectors of the wanted sign, or at a degenerate point the blow-up circle.
+        wanted set (eigenspace of the wanted sign or blow-up cone, see the module docs).
+        A plane tilted toward the other set (components along Hessian eigenvectors of the
+        other sign: positive for ``W^u``, negative for ``W^s``) by more than
+        :data:`DIRECTION_TILT_MAX` = 1e-6 rad is refused, stating the angle; a smaller tilt
+        (rounding of computed eigenvectors) is removed by projection (dense check, up to
+        2500 parameters; beyond, only the field check of the start, 0.2 rad). Default: the
+        two leading Hessian eigenvectors of the wanted sign, or at a degenerate point the
+        blow-up circle.
     radius : float, default=1e-2
         Radius of the start circle (ring 0) around ``W*``.
     delta : float, optional
@@ -1182,6 +1230,7 @@ def manifold_surface(net, W_star, kind="unstable", directions=None, *, radius=1e
         if used == "blow_up":
             raise LandscapeValueError("start='blow_up' builds its own circle from escape arcs; pass directions=None.")
         d1, d2 = to_M(d1), to_M(d2)
+        d1, d2 = _untilt_directions(net, grow_layers, d1, d2, kind, tol)
 
         def circle(phi):
             return np.cos(phi) * d1 + np.sin(phi) * d2

@@ -573,6 +573,38 @@ def test_directions_outside_the_wanted_set_are_refused():
     assert np.all(ds["loss"].values[1:] < 0.5 * S121**2)
 
 
+@pytest.mark.parametrize("degrees", [1.0, 3.0, 1e-3])
+def test_directions_tilted_toward_the_other_set_are_refused_with_the_angle(degrees):
+    # (2,3,2), sigma = (2, 1), S = {2}: W^u is tangent to the eigenplane of -2 (double). A second
+    # direction tilted by 1 or 3 degrees toward the +3 eigenvector passed the field check (0.2 rad
+    # on the field at r = radius / 10, ~2.5 x the tilt) and grew a surface off W^u
+    net = ls.LinearNetwork([2, 3, 2], [2.0, 1.0])
+    W = ls.representative(net, [2])
+    lam, V = np.linalg.eigh(net.hessian(W))
+    assert np.allclose(lam[:2], -2.0) and lam[-1] > 2.9
+    a = np.radians(degrees)
+    tilted = np.cos(a) * V[:, 1] + np.sin(a) * V[:, -1]
+    with pytest.raises(LandscapeValueError, match=rf"directions do not lie in the unstable set of W_star: their "
+                                                  rf"plane is tilted by {a:.3g} rad .* toward the stable set"):
+        ls.manifold_surface(net, W, "unstable", directions=[V[:, 0], tilted], max_distance=0.1)
+
+
+def test_a_rounding_tilt_of_the_directions_is_removed():
+    net = ls.LinearNetwork([2, 3, 2], [2.0, 1.0])
+    W = ls.representative(net, [2])
+    lam, V = np.linalg.eigh(net.hessian(W))
+    a = 1e-8  # below DIRECTION_TILT_MAX
+    tilted = np.cos(a) * V[:, 1] + np.sin(a) * V[:, -1]
+    ds = ls.manifold_surface(net, W, "unstable", directions=[V[:, 0], tilted], max_distance=0.1)
+    D = ds["directions"].values
+    assert np.abs(D @ V[:, lam > 1e-6]).max() < 1e-14  # projected off the stable eigenvectors
+    assert np.allclose(D @ D.T, np.eye(2), atol=1e-14)
+    P = ds["points"].values - net.flatten(W)
+    Q = V[:, :2]  # W^u of this saddle is flat near W*: ring 0 lies in the eigenplane
+    ring0 = ds["ring"].values == 0
+    assert np.abs(P[ring0] - P[ring0] @ Q @ Q.T).max() < 1e-9
+
+
 def test_exchange_and_insertion_directions_at_a_degenerate_saddle_are_refused():
     # (2,2,2,2), S = {2}: the exchange eigenvector (order 2) and the insertion arc of mode 1
     # (order 3: its half alpha < 0 is stable). Their circle grew an "unstable" surface with
