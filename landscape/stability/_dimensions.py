@@ -7,10 +7,11 @@ set (gauge orbit, dead-path strata) and the degenerate normal ("centre") directi
     n_negative + n_positive + critical_dimension + centre_dimension = n_params
 
 ``centre_dimension = n_zero - critical_dimension``. Where the critical set is a
-Morse-Bott manifold (Hessian nullity = orbit dimension: every critical point of a depth-2
-network, every global minimum) the unstable and stable sets are the manifolds tangent to
-the negative and positive eigenspaces: ``unstable = n_negative``, ``stable = n_positive``
-(source ``"hessian"``), and the four dimensions add up to ``n_params``.
+Morse-Bott manifold (Hessian nullity = its dimension: every critical point of a depth-2
+network, and every global minimum, whose sigma has no zero value) the unstable and
+stable sets are the manifolds tangent to the negative and positive eigenspaces:
+``unstable = n_negative``, ``stable = n_positive`` (source ``"hessian"``), and the four
+dimensions add up to ``n_params``.
 
 Where the Hessian degenerates in normal directions (saddles at h >= 3) the unstable and
 stable sets grow out of the centre directions as curved cones, decided by higher-order
@@ -77,12 +78,38 @@ How the degenerate cases are decided
 * The critical set's local dimension at a degenerate point is measured: points of the
   critical set at distance ``eps`` from ``W*`` (of the reduced network's origin at
   balanced saddles) are found by Levenberg-Marquardt on ``grad L = 0`` restricted to the
-  sphere ``|W - W*| = eps`` (starts: random null directions of the Hessian), and the
-  dimension is the largest Hessian nullity among them. The nullity bounds the local
-  dimension from above and equals it where the critical set is Morse-Bott at generic
-  points (the origins tested: scalar, (3,3,3,3)); sampled at the full non-origin
-  saddle instead it over-counts ((2,2,2,2), S = {1}: nullity 9 at some samples, 7 by the
-  split), which is why the split is used there.
+  sphere ``|W - W*| = eps`` (starts: random null directions of the Hessian), polished by
+  minimum-norm Gauss-Newton steps; at each sample ``p`` the local dimension is the
+  numerical rank of the critical points found from ``p + delta k_j`` for an orthonormal
+  basis ``k_j`` of ``ker H(p)`` (the differences span the tangent space of the critical
+  set up to ``O(delta)``: singular values near 1 on it, near 0 across; a value in the
+  band (0.1, 0.3) rejects the sample). The dimension at ``W*`` is the largest over the
+  clean samples (upper semicontinuity; samples are drawn until ``n_critical_samples``
+  are clean). The Hessian nullity at the samples would over-count where the critical set
+  is not Morse-Bott there ((2,2,2,2), S = {1}: nullity 9 at some samples, 7 by the split).
+  Examples, equal for every rng and every invertible gauge image: the origin of
+  (3,3,3,3): 13; of (2,3,3,2), sigma (1.85, 0) (a kernel pair): 14 (by hand: the
+  component with ``W_2`` invertible is ``21 - 3 - 3 - 1``); (3,4,4,3) at S = {1}: 28.
+* Invertible-gauge images (``G_i W_i G_{i-1}^{-1}``, not orthogonal) of a balanced point
+  (``details["balanced_equivalent"]``): the loss, hence the critical set, is GL invariant,
+  so the critical dimension is that at the balanced equivalent (found by alignment and a
+  diagonal rebalancing of every input-output thread). The flow is *not* GL equivariant,
+  so the degenerate directions at the image are not those at ``A*_S``: measured along
+  gauge-mapped characteristic rays they show no clean gap, and unstable/stable stay
+  lower bounds (``details["open"] = "unbalanced"``).
+* Scalar networks with at least three zero weights (``details["reduction"]``): the zero
+  weights form a scalar network at its origin with target ``sigma * prod`` of the
+  others; the others move at rate ``r^|Z|`` along the critical set (every point with two
+  zero weights is critical), so the sets are the reduced origin's: ``(1, 1)`` where the
+  target is not 0 (checked by flowing backward and forward to ``W*``).
+* Lower bounds at unbalanced points add one to ``n_negative`` (``n_positive``) only where
+  the characteristic ray through unused units is a flow line leaving (entering) ``W*``:
+  the field at ``W* + 0.01 x`` parallel to ``x`` with the right sign (it is not where
+  ``W*`` writes the ray's output mode through a dead path).
+* Depth 2 is Morse-Bott only where the critical set is a manifold of dimension the
+  nullity; with zero entries in sigma ((3,4,2), sigma (0.99, 0): weights may read the
+  kernel of Sigma) the measured critical dimension can be smaller than the nullity, and
+  the point is reported as ``"bounds"`` rather than forced into the Hessian counts.
 
 The measurement (``measure=True``)
 ----------------------------------
@@ -723,8 +750,10 @@ def manifold_dimensions(net, W_star, *, measure="auto", tol=1e-8, n_critical_sam
     states the theory and the measurement; in short:
 
     * Morse-Bott points (Hessian nullity = orbit dimension, or = the measured critical
-      dimension; every depth-2 critical point, where with ``d_0 != d_h`` the critical set
-      also holds weights reading the kernel of Sigma):
+      dimension; every depth-2 critical point of a Sigma without zero values, where with
+      ``d_0 != d_h`` the critical set also holds weights reading the kernel of Sigma; not
+      so where sigma has zeros, e.g. the origin of (3, 4, 2), sigma (0.99, 0): nullity 12,
+      critical set 10, reported as ``"bounds"``):
       ``(unstable, stable, critical, centre) = (n_negative, n_positive, n_zero, 0)``,
       summing to ``n_params``; ``source = "hessian"``.
     * The origin at h >= 3 (Hessian 0): the directional blow-up of the leading
