@@ -133,6 +133,8 @@ def gradient_flow(net, W0, t_end, *, method="auto", rtol=1e-8, atol=1e-10, times
                          ("max_wall_time", max_wall_time), ("first_step", first_step)):
         if value is not None:
             check_positive_float(value, name=label)
+    if first_step is not None and first_step > t_end:
+        raise LandscapeValueError(f"first_step must be at most t_end = {t_end!r}; got {first_step!r}.")
     theta0, batched = as_batch(net, W0)
     t_eval = _time_grid(t_end, n_points, times, t_min)
     events = []
