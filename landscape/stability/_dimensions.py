@@ -674,28 +674,38 @@ def _local_dimension(net, p, scale, tol, delta=1e-3, P_zero=False):
     Morse-Bott at p (Hessian nullity larger than the set's dimension), which the nullity
     alone does.
 
+    The step must be small against the point's own features: near an origin a sample's
+    layers can have singular values of 1e-3 (depth 4: (2,2,2,2,2) origin), and a step of
+    that size finds roots off the local piece. The steps ``delta``, ``delta / 10`` and
+    ``delta / 100`` (times ``max(1, |p|)``) are tried in turn; the first with every root
+    found, no singular value in the band and none above 2 (a root at several steps from
+    its start is not the local foot) gives the dimension.
+
     Returns
     -------
     int
-        The dimension (singular values at least 0.3), or -1 if a root is not found or a
-        singular value lies between 0.1 and 0.3 (no clean gap).
+        The dimension (singular values at least 0.3), or -1 if no step gives a clean gap.
     """
     lam, Q = np.linalg.eigh(_hessian(net, p))
     K = Q[:, np.abs(lam) <= _band(lam, tol)]
     k = K.shape[1]
     if k == 0:
         return 0
-    step = delta * max(1.0, float(np.linalg.norm(p)))
-    diffs = []
-    for j in range(k):
-        q = _root_near(net, p + step * K[:, j], scale, 20 * step, P_zero=P_zero)
-        if q is None:
-            return -1
-        diffs.append((q - p) / step)
-    sv = np.linalg.svd(np.array(diffs), compute_uv=False)
-    if np.any((sv > 0.1) & (sv < 0.3)):
-        return -1
-    return int(np.sum(sv >= 0.3))
+    for shrink in (1.0, 0.1, 0.01):
+        step = shrink * delta * max(1.0, float(np.linalg.norm(p)))
+        diffs = []
+        for j in range(k):
+            q = _root_near(net, p + step * K[:, j], scale, 20 * step, P_zero=P_zero)
+            if q is None:
+                break
+            diffs.append((q - p) / step)
+        if len(diffs) < k:
+            continue
+        sv = np.linalg.svd(np.array(diffs), compute_uv=False)
+        if np.any((sv > 0.1) & (sv < 0.3)) or sv.max() > 2.0:
+            continue
+        return int(np.sum(sv >= 0.3))
+    return -1
 
 
 def critical_dimension_measured(net, W_star, *, n_samples=6, eps=None, tol=1e-8, rng=0):
@@ -768,7 +778,9 @@ def manifold_dimensions(net, W_star, *, measure="auto", tol=1e-8, n_critical_sam
       "measured"``); unbalanced points (GL gauges, dead paths): ``n_negative``
       (``n_positive``) plus one where a characteristic ray through unused units escapes
       (enters). The critical dimension is measured (networks of at most
-      :data:`CRITICAL_LIMIT` parameters; above, the orbit dimension, a lower bound).
+      :data:`CRITICAL_LIMIT` parameters; above, or where no sample of the critical set
+      gives a clean rank, the orbit dimension, a lower bound: ``sources["critical"] ==
+      "bounds"``).
 
     Always ``n_negative + n_positive + critical + centre = n_params`` with ``centre =
     n_zero - critical`` (the degenerate normal directions). Every point of either set has
@@ -855,8 +867,8 @@ def manifold_dimensions(net, W_star, *, measure="auto", tol=1e-8, n_critical_sam
             with _small_blas():
                 crit, nulls = critical_dimension_measured(net, layers if eq is None else eq,
                                                           n_samples=n_critical_samples, tol=tol, rng=rng)
-            crit = max(crit, orbit) if crit >= 0 else crit
             details["critical_samples"] = nulls
+            crit = max(crit, orbit) if crit >= 0 else crit
         if crit == zero and h <= 2:  # depth 2: the critical set is a manifold of dimension = nullity
             morse_bott = True
             u, s, source = neg, pos, "hessian"
@@ -923,6 +935,9 @@ def manifold_dimensions(net, W_star, *, measure="auto", tol=1e-8, n_critical_sam
         if undecided and sources.get("unstable") == "bounds" and mu > u:
             u = mu
             sources["unstable"] = "measured"
+    if crit < 0 <= orbit:  # no clean sample of the critical set: the gauge orbit, a lower bound
+        crit = orbit
+        sources["critical"] = "bounds"
     centre = zero - crit if crit >= 0 else -1
     return ManifoldDimensions(unstable=int(u), stable=int(s), critical=int(crit), centre=int(centre), n_params=n,
                               n_negative=neg, n_zero=zero, n_positive=pos, orbit=orbit, morse_bott=bool(morse_bott),

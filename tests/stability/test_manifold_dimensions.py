@@ -493,3 +493,40 @@ def test_scalar_points_with_three_zero_weights_have_one_dimensional_sets(weights
 
         sol = solve_ivp(field, (0.0, 1e6), x0, method="DOP853", rtol=1e-12, atol=1e-15)
         assert np.linalg.norm(sol.y[:, -1] - xs) < 2e-2, (want, sol.y[:, -1])
+
+
+@pytest.mark.parametrize("widths, sigma, critical", [
+    ([1, 1, 1, 1, 1], [2.0], 2),          # two of four weights zero
+    ([2, 2, 2, 2, 2], [2.0, 1.0], 10),    # by hand, below
+    ([3, 4, 2, 4, 2], [2.5, 2.0], None),
+    ([3, 4, 2, 4, 2], [2.5, 2.5], None),
+    ([2, 3, 3, 3, 2], [2.0, 1.0], None),
+])
+def test_depth4_origins_have_a_measured_critical_dimension(widths, sigma, critical):
+    """At depth 4 a sample of the critical set near the origin has layers with singular values
+    of 1e-3; a root-finding step of that size found roots off the local piece and every sample
+    was rejected: critical = centre = -1 and the sum identity broken (found by an independent
+    check). (2,2,2,2,2): the component W_1 = c d^T, W_2 = a b^T, W_4 = e f^T (rank one, 3 each),
+    W_3 invertible (4), with f^T W_3 a = 0, b^T c = 0 (so W_4 W_3 W_2 = W_3 W_2 W_1 = 0) and
+    e^T Sigma d = 0 (so (W_4 W_3)^T Sigma W_1^T = 0) is critical with P = 0: 13 - 3 = 10."""
+    net = ls.LinearNetwork(widths, sigma)
+    W = [np.zeros(s) for s in net.shapes]
+    d = ls.manifold_dimensions(net, W)
+    assert d.sources["critical"] == "measured" and d.critical >= 0
+    assert d.n_negative + d.n_positive + d.critical + d.centre == net.n_params
+    for r in range(1, 3):
+        assert ls.manifold_dimensions(net, W, rng=r).critical == d.critical
+    if critical is not None:
+        assert d.critical == critical
+    if widths == [2, 2, 2, 2, 2]:
+        def point_of(z):
+            a, b, c, dd, e, f = (z[2 * i:2 * i + 2] for i in range(6))
+            W3 = z[12:16].reshape(2, 2)
+            # impose the three constraints by projecting b, f, e
+            b = b - c * (b @ c) / (c @ c)
+            f = f - (W3 @ a) * (f @ (W3 @ a)) / ((W3 @ a) @ (W3 @ a))
+            Sd = net.sigma * dd
+            e = e - Sd * (e @ Sd) / (Sd @ Sd)
+            return np.concatenate([np.outer(c, dd).ravel(), np.outer(a, b).ravel(), W3.ravel(), np.outer(e, f).ravel()])
+
+        assert _component_dimension(net, point_of, 16) == 10
