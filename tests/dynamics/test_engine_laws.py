@@ -239,7 +239,7 @@ def test_a_rejected_overflowing_trial_step_is_silent_and_harmless(method):
     """Scalar depth 12 from 1.5: a first trial step of 4 overflows the degree-23 field. scipy
     rejects the non-finite error estimate and shortens the step; the overflow used to leak
     as RuntimeWarnings (seen at [300]*12 in bench_manifolds). The run still reaches the
-    minimum (product 1, balanced: every weight 1) and keeps the conserved quantities (0)."""
+    minimum the conserved quantities allow (all C_i = 0 at the start, product 1: every weight 1)."""
     import warnings
 
     net = ls.LinearNetwork([1] * 13, 1.0)
